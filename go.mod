@@ -1,0 +1,3 @@
+module github.com/hlsd/hlsd
+
+go 1.26
