@@ -47,6 +47,9 @@ type Alternative struct {
 	Default    bool
 	Autoselect bool
 	Channels   string // e.g. "2"
+	// InstreamID is INSTREAM-ID, required for CLOSED-CAPTIONS ("CC1",
+	// "SERVICE1"), which have no URI because they travel inside the video.
+	InstreamID string
 	URI        string
 }
 
