@@ -2,10 +2,174 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/hlsd/hlsd"
+	"github.com/hlsd/hlsd/internal/server"
 )
 
+// serveConfig is everything `hlsd serve` is configured with, after flags
+// and HLSD_* variables.
+type serveConfig struct {
+	Addr            string
+	DataDir         string
+	StaticDir       string
+	CORSOrigins     []string
+	LogFormat       string
+	TLSCert         string
+	TLSKey          string
+	ShutdownTimeout time.Duration
+	PlaylistMaxAge  time.Duration
+}
+
 func runServe(ctx context.Context, m *Main, args []string) error {
-	return hlsd.Errorf(hlsd.EUNAVAILABLE, "serve is not implemented yet")
+	cfg, err := m.parseServeFlags(args)
+	if err != nil {
+		return err
+	}
+	return m.serve(ctx, cfg)
+}
+
+func (m *Main) parseServeFlags(args []string) (serveConfig, error) {
+	var cfg serveConfig
+	var cors string
+	fs := m.newFlagSet("serve", "[flags]")
+	fs.StringVar(&cfg.Addr, "addr", ":8080", "`address` to listen on (host:port; port 0 picks a free one)")
+	fs.StringVar(&cfg.DataDir, "data", "./data", "data `dir`: the library lives in DIR/media/{id}/, served at /hls/{id}/")
+	fs.StringVar(&cfg.StaticDir, "static", "", "serve an existing folder of HLS content read-only at /static/")
+	fs.StringVar(&cors, "cors-origins", "*", "comma-separated `origins` browsers may play from (scheme://host[:port]), or *")
+	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log `format`: text, json, or off (off: no access log; start/stop lines still go to stderr as text)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate `file` (PEM); with --tls-key, serve HTTPS and HTTP/2")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key `file` (PEM)")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "on SIGINT/SIGTERM, how long in-flight responses may finish")
+	fs.DurationVar(&cfg.PlaylistMaxAge, "playlist-max-age", server.DefaultPlaylistMaxAge, "Cache-Control max-age of finished (VOD) and multivariant playlists")
+	if err := m.parseFlags(fs, args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(m.Stderr, "hlsd serve: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return cfg, errUsage
+	}
+	for _, o := range strings.Split(cors, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			if o != "*" {
+				if err := server.ValidOrigin(o); err != nil {
+					return cfg, hlsd.Errorf(hlsd.EINVALID, "--cors-origins: %v", err)
+				}
+			}
+			cfg.CORSOrigins = append(cfg.CORSOrigins, o)
+		}
+	}
+	if len(cfg.CORSOrigins) == 0 {
+		return cfg, hlsd.Errorf(hlsd.EINVALID, "--cors-origins is empty; use * to allow every origin")
+	}
+	switch cfg.LogFormat {
+	case "text", "json", "off":
+	default:
+		return cfg, hlsd.Errorf(hlsd.EINVALID, "--log-format %q: want text, json or off", cfg.LogFormat)
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return cfg, hlsd.Errorf(hlsd.EINVALID, "--tls-cert and --tls-key must be given together")
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		return cfg, hlsd.Errorf(hlsd.EINVALID, "--shutdown-timeout must be positive")
+	}
+	if cfg.PlaylistMaxAge < time.Second {
+		return cfg, hlsd.Errorf(hlsd.EINVALID, "--playlist-max-age must be at least 1s")
+	}
+	return cfg, nil
+}
+
+// newLogger builds the process logger on w for a --log-format value.
+func newLogger(w io.Writer, format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// serve builds the server's dependencies, then serves until ctx is
+// cancelled. Later parts (catalog, job workers, API) are opened here, before
+// the listener, and closed after it stops.
+func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
+	logger := newLogger(m.Stderr, cfg.LogFormat)
+
+	mediaDir := filepath.Join(cfg.DataDir, "media")
+	if err := os.MkdirAll(mediaDir, 0o755); err != nil {
+		return hlsd.Errorf(hlsd.EINVALID, "cannot create data dir %s: %v", mediaDir, unwrapPath(err))
+	}
+	if cfg.StaticDir != "" {
+		fi, err := os.Stat(cfg.StaticDir)
+		if err != nil {
+			return hlsd.Errorf(hlsd.EINVALID, "--static %s: %v", cfg.StaticDir, unwrapPath(err))
+		} else if !fi.IsDir() {
+			return hlsd.Errorf(hlsd.EINVALID, "--static %s is not a directory", cfg.StaticDir)
+		}
+	}
+	if cfg.TLSCert != "" {
+		for _, f := range []string{cfg.TLSCert, cfg.TLSKey} {
+			if _, err := os.Stat(f); err != nil {
+				return hlsd.Errorf(hlsd.EINVALID, "TLS file %s: %v", f, unwrapPath(err))
+			}
+		}
+	}
+
+	srv, err := server.New(server.Config{
+		DataDir:         cfg.DataDir,
+		StaticDir:       cfg.StaticDir,
+		CORSOrigins:     cfg.CORSOrigins,
+		Logger:          logger,
+		AccessLog:       cfg.LogFormat != "off",
+		PlaylistMaxAge:  cfg.PlaylistMaxAge,
+		TLSCertFile:     cfg.TLSCert,
+		TLSKeyFile:      cfg.TLSKey,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
+	if err != nil {
+		return hlsd.Errorf(hlsd.EINVALID, "cannot listen on %s: %v", cfg.Addr, unwrapNet(err))
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "scheme", scheme, "data", cfg.DataDir, "static", cfg.StaticDir)
+	return srv.Serve(ctx, ln)
+}
+
+// unwrapPath drops the path an *fs.PathError repeats, for one-line messages.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// unwrapNet keeps the cause of a listen error ("address already in use").
+func unwrapNet(err error) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		var se *os.SyscallError
+		if errors.As(oe.Err, &se) {
+			return se.Err
+		}
+		return oe.Err
+	}
+	return err
 }

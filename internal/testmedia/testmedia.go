@@ -144,11 +144,13 @@ func ensure(dir, name string) (path string, generated bool, err error) {
 	if !ok {
 		return "", false, fmt.Errorf("testmedia: unknown fixture %q (known: %s)", name, strings.Join(Names(), ", "))
 	}
+	// Each recipe version gets its own folder, so the file keeps its plain
+	// name (error messages in tests name it) and a changed recipe a new path.
+	dir = filepath.Join(dir, r.key())
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", false, fmt.Errorf("testmedia: %w", err)
 	}
-	ext := filepath.Ext(name)
-	path = filepath.Join(dir, strings.TrimSuffix(name, ext)+"-"+r.key()+ext)
+	path = filepath.Join(dir, name)
 	if _, err := os.Stat(path); err == nil {
 		return path, false, nil
 	}

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# ingest.sh: the packaging benchmark (issue 2, item 5). On a 20 s 1080p30
+# H.264+AAC source made with ffmpeg lavfi (cached in $BENCH_OUT/cache), it
+# times `hlsd ingest` (one ffmpeg process, one decode, a split filter graph)
+# against the reference: one plain ffmpeg run per rendition with the same
+# settings, audio in its own run, run one after another. The reference
+# commands are derived by bench/ingestref from the ffmpeg command line hlsd
+# really ran (captured by a wrapper put first on PATH), so the scaling,
+# encoder, rate control, keyframe and HLS muxer options are the same by
+# construction. Two ladders: 720p,480p,360p (the ratio the issue sets a goal
+# for, 0.75 or lower) and the default ladder (1080p..360p, for the speed as a
+# multiple of realtime).
+#
+# Environment: BENCH_ROUNDS (2; the median is reported), HLSD_BIN, BENCH_OUT.
+# Raw figures, hlsd's --json summaries and the reference commands go to
+# $BENCH_OUT/ingest/.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+ROUNDS=${BENCH_ROUNDS:-2}
+SRC_SECONDS=20
+out=$OUT_DIR/ingest
+cache=$OUT_DIR/cache
+mkdir -p "$out" "$cache"
+rm -rf "${out:?}"/*
+
+for tool in ffmpeg ffprobe go; do
+	command -v "$tool" >/dev/null || die "$tool is missing (scripts/deps.sh bench installs it)"
+done
+real_ffmpeg=$(command -v ffmpeg)
+
+# --- source --------------------------------------------------------------------
+src=$cache/src-1080p30-${SRC_SECONDS}s.mp4
+if [ ! -s "$src" ]; then
+	say "bench: making the ${SRC_SECONDS} s 1080p30 source (once; cached in $cache)"
+	timeout 300 ffmpeg -nostdin -hide_banner -loglevel error -y \
+		-f lavfi -i "testsrc2=size=1920x1080:rate=30:duration=$SRC_SECONDS" \
+		-f lavfi -i "sine=frequency=440:sample_rate=48000:duration=$SRC_SECONDS" \
+		-c:v libx264 -preset veryfast -crf 18 -pix_fmt yuv420p -g 60 \
+		-c:a aac -b:a 192k -ac 2 -shortest -movflags +faststart "$src.tmp.mp4"
+	mv "$src.tmp.mp4" "$src"
+fi
+
+if ! hlsd_can ingest; then
+	say "bench: $HLSD_BIN ingest is not available yet: ingest figures pending"
+	printf '\nIngest benchmark: pending (%s ingest not available).\n' "$HLSD_BIN" | tee "$out/summary.txt"
+	exit 0
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/hlsd-bench-ingest.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+# The wrapper records the arguments of every ffmpeg that hlsd starts, then
+# becomes the real ffmpeg (exec: no process stays in between).
+mkdir -p "$tmp/wrap" "$tmp/capture"
+cat >"$tmp/wrap/ffmpeg" <<WRAP
+#!/bin/sh
+if [ -n "\${HLSD_BENCH_CAPTURE:-}" ]; then
+	printf '%s\0' "\$@" >"\$HLSD_BENCH_CAPTURE/\$\$.argv"
+fi
+exec "$real_ffmpeg" "\$@"
+WRAP
+chmod +x "$tmp/wrap/ffmpeg"
+(cd "$REPO_DIR" && go build -o "$tmp/ingestref" ./bench/ingestref) || die "build bench/ingestref failed"
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b - a}'; }
+
+printf 'ladder\tround\trun\twall_s\n' >"$out/runs.tsv"
+
+# run_hlsd LADDER ROUND: one `hlsd ingest`, capturing its ffmpeg command.
+run_hlsd() {
+	local ladder=$1 r=$2 dest=$tmp/hlsd-$1 flags=() t0 t1
+	[ "$ladder" = default ] || flags=(--ladder "$ladder")
+	rm -rf "$dest" "$tmp/capture"/*
+	t0=$(now)
+	if ! PATH="$tmp/wrap:$PATH" HLSD_BENCH_CAPTURE="$tmp/capture" timeout 600 \
+		"$HLSD_BIN" ingest -o "$dest" --json "${flags[@]}" "$src" >"$out/hlsd-$ladder-r$r.json" 2>"$out/hlsd-$ladder-r$r.err"; then
+		die "hlsd ingest failed: $(tail -3 "$out/hlsd-$ladder-r$r.err")"
+	fi
+	t1=$(now)
+	printf '%s\t%s\thlsd\t%s\n' "$ladder" "$r" "$(elapsed "$t0" "$t1")" >>"$out/runs.tsv"
+	# The transcode is the ffmpeg run with an HLS output (the poster run has none).
+	local f
+	f=$(grep -lz -- '^hls$' "$tmp/capture"/*.argv 2>/dev/null | head -1) ||
+		die "no ffmpeg transcode captured: does hlsd run ffmpeg from PATH?"
+	cp "$f" "$out/hlsd-$ladder.argv"
+	say "  round $r hlsd ingest ($ladder): $(tail -1 "$out/runs.tsv" | cut -f4) s"
+}
+
+# run_ref LADDER ROUND: the per-rendition ffmpeg commands, one after another.
+run_ref() {
+	local ladder=$1 r=$2 dest=$tmp/ref-$1 t0 t1 a0 a1 argv name
+	local -a args
+	[ -s "$out/hlsd-$ladder.argv" ] || die "no captured hlsd command for $ladder"
+	rm -rf "$dest"
+	mapfile -t cmds < <("$tmp/ingestref" -argv "$out/hlsd-$ladder.argv" -dir "$dest")
+	t0=$(now)
+	for argv in "${cmds[@]}"; do
+		mapfile -d '' -t args <"$argv"
+		name=$(basename "$argv" .argv)
+		a0=$(now)
+		timeout 600 "$real_ffmpeg" "${args[@]}" >/dev/null 2>"$out/ref-$ladder-$name-r$r.err" ||
+			die "reference ffmpeg $name failed: $(tail -3 "$out/ref-$ladder-$name-r$r.err")"
+		a1=$(now)
+		printf '%s\t%s\tref:%s\t%s\n' "$ladder" "$r" "${name#*-}" "$(elapsed "$a0" "$a1")" >>"$out/runs.tsv"
+	done
+	t1=$(now)
+	printf '%s\t%s\tref\t%s\n' "$ladder" "$r" "$(elapsed "$t0" "$t1")" >>"$out/runs.tsv"
+	# Keep a readable copy of the reference commands.
+	for argv in "${cmds[@]}"; do
+		printf 'ffmpeg'
+		tr '\0' '\n' <"$argv" | sed "s|^|  |; s|$tmp|\$TMP|g" | paste -sd ' ' | sed 's/^/ /'
+	done >"$out/ref-$ladder.commands.txt"
+	say "  round $r reference ($ladder, ${#cmds[@]} ffmpeg runs): $(tail -1 "$out/runs.tsv" | cut -f4) s"
+}
+
+ladders=(720p,480p,360p default)
+say "bench: ingest: ${#ladders[@]} ladders x $ROUNDS rounds of hlsd ingest and the per-rendition reference"
+for ladder in "${ladders[@]}"; do
+	for r in $(seq "$ROUNDS"); do
+		if [ "$r" = 1 ]; then
+			run_hlsd "$ladder" "$r" # first: it captures the command the reference needs
+			run_ref "$ladder" "$r"
+		else
+			run_ref "$ladder" "$r" # alternate the order between rounds
+			run_hlsd "$ladder" "$r"
+		fi
+	done
+	# Same settings should give (nearly) the same bytes: show it.
+	for d in "$tmp/hlsd-$ladder"/*/; do
+		n=$(basename "$d")
+		[ -d "$tmp/ref-$ladder/$n" ] || continue
+		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$ladder" "$n" \
+			"$(find "$d" -name 'seg_*' | wc -l)" "$(du -sb --exclude='*.m3u8' "$d" | cut -f1)" \
+			"$(find "$tmp/ref-$ladder/$n" -name 'seg_*' | wc -l)" \
+			"$(du -sb --exclude='*.m3u8' "$tmp/ref-$ladder/$n" | cut -f1)"
+	done >>"$out/outputs.tsv"
+done
+
+# --- summary -----------------------------------------------------------------
+med() {
+	awk -F'\t' -v l="$1" -v k="$2" 'NR > 1 && $1 == l && $3 == k {print $4}' "$out/runs.tsv" | median
+}
+{
+	printf '\nIngest benchmark: %s s of 1080p30 H.264+AAC (lavfi testsrc2 + sine), median of %s rounds.\n' \
+		"$SRC_SECONDS" "$ROUNDS"
+	printf 'hlsd = bin/hlsd ingest (one ffmpeg, split graph, plus probe, poster and playlists);\n'
+	printf 'reference = one plain ffmpeg per rendition with the same arguments, run one after another.\n\n'
+	printf '%-18s %10s %12s %12s %14s\n' ladder 'hlsd s' 'reference s' 'hlsd/ref' 'hlsd realtime'
+	for ladder in "${ladders[@]}"; do
+		h=$(med "$ladder" hlsd)
+		ref=$(med "$ladder" ref)
+		label=$ladder
+		[ "$ladder" = default ] && label="default (1080p..)"
+		awk -v l="$label" -v h="$h" -v r="$ref" -v d="$SRC_SECONDS" \
+			'BEGIN {printf "%-18s %10.2f %12.2f %11.2fx %13.2fx\n", l, h, r, h / r, d / h}'
+	done
+	printf '\nReference runs, median seconds per rendition:\n'
+	for ladder in "${ladders[@]}"; do
+		printf '  %-16s' "$ladder"
+		awk -F'\t' -v l="$ladder" 'NR > 1 && $1 == l && $3 ~ /^ref:/ {print $3}' "$out/runs.tsv" | sort -u |
+			while read -r k; do printf ' %s %.2f' "${k#ref:}" "$(med "$ladder" "$k")"; done
+		printf '\n'
+	done
+	printf '\nOutput check (same settings, so similar segment counts and bytes):\n'
+	printf '  %-16s %-8s %10s %12s %10s %12s\n' ladder rendition 'hlsd segs' 'hlsd bytes' 'ref segs' 'ref bytes'
+	awk -F'\t' '{printf "  %-16s %-8s %10s %12s %10s %12s\n", $1, $2, $3, $4, $5, $6}' "$out/outputs.tsv"
+	printf '\nhlsd --json summary (default ladder, round 1):\n'
+	if command -v jq >/dev/null && jq -e . "$out/hlsd-default-r1.json" >/dev/null 2>&1; then
+		jq -c 'del(.renditions)?' "$out/hlsd-default-r1.json" | sed 's/^/  /'
+	else
+		sed 's/^/  /' "$out/hlsd-default-r1.json"
+	fi
+} | tee "$out/summary.txt"

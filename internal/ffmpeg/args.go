@@ -1,0 +1,176 @@
+package ffmpeg
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Input says how ffmpeg opens an untrusted source: a file: URL (so a name
+// like "http:x" or "concat:a|b" is never a protocol), only the protocols of
+// ProtocolAllowlist, and only the demuxers of Formats (-format_whitelist).
+type Input struct {
+	Path    string // absolute path of the source
+	Formats string // comma-separated demuxer allowlist, see DemuxerAllowlist
+	// VideoStream and AudioStream are the absolute stream indexes to read; -1 for none.
+	VideoStream, AudioStream int
+}
+
+func (in Input) args() []string {
+	a := []string{"-protocol_whitelist", ProtocolAllowlist()}
+	if in.Formats != "" {
+		a = append(a, "-format_whitelist", in.Formats)
+	}
+	return append(a, "-i", "file:"+in.Path)
+}
+
+// commonArgs start every command: no stdin, no banner, only errors on stderr.
+var commonArgs = []string{"-nostdin", "-hide_banner", "-loglevel", "error"}
+
+// SegmentExt returns the file extension of media segments for a format.
+func SegmentExt(format string) string {
+	if format == FormatTS {
+		return ".ts"
+	}
+	return ".m4s"
+}
+
+// Playlist and init segment names inside a rendition folder.
+const (
+	PlaylistName = "index.m3u8"
+	InitName     = "init.mp4"
+	PosterName   = "poster.jpg"
+	// SegmentPattern is the printf pattern of segment names, numbered from 1.
+	SegmentPattern = "seg_%05d"
+)
+
+// TranscodeArgs returns the argv (without the program name) of the one
+// ffmpeg process that decodes in once and writes every rendition of j into
+// dir/NAME/: a split filter graph feeds one H.264 encoder per rung, and each
+// rendition has its own HLS muxer. Progress goes to stdout (-progress pipe:1).
+func TranscodeArgs(j *Job, in Input, dir string) []string {
+	a := append([]string{}, commonArgs...)
+	a = append(a, "-progress", "pipe:1", "-nostats")
+	a = append(a, in.args()...)
+	if len(j.Video) > 0 {
+		a = append(a, "-filter_complex", filterGraph(j, in.VideoStream))
+	}
+	seg := formatSeconds(j.Segment.Seconds())
+	for i, v := range j.Video {
+		a = append(a,
+			"-map", fmt.Sprintf("[v%d]", i),
+			"-c:v", "libx264",
+			"-preset", j.Preset,
+			"-profile:v", v.Profile,
+			"-level:v", fmt.Sprintf("%d.%d", v.Level/10, v.Level%10),
+			"-crf", strconv.Itoa(v.CRF),
+			"-maxrate", kbps(v.MaxRate),
+			"-bufsize", kbps(2*v.MaxRate),
+			"-g", strconv.Itoa(v.GOP),
+			"-keyint_min", strconv.Itoa(v.GOP),
+			"-sc_threshold", "0",
+			"-force_key_frames", "expr:gte(t,n_forced*"+seg+")",
+			"-an", "-sn", "-dn",
+		)
+		a = append(a, hlsMuxerArgs(j, filepath.Join(dir, v.Name))...)
+	}
+	for _, r := range j.Audio {
+		a = append(a,
+			"-map", fmt.Sprintf("0:%d", in.AudioStream),
+			"-c:a", "aac",
+			"-b:a", kbps(r.Bitrate),
+			"-ac", strconv.Itoa(r.Channels),
+			"-ar", strconv.Itoa(r.SampleRate),
+			"-vn", "-sn", "-dn",
+		)
+		a = append(a, hlsMuxerArgs(j, filepath.Join(dir, r.Name))...)
+	}
+	return a
+}
+
+// filterGraph decodes the video once, caps the frame rate when needed and
+// splits it into one scaled yuv420p branch per rung, labelled [v0], [v1]...
+func filterGraph(j *Job, stream int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[0:%d]", stream)
+	var pre []string
+	if j.SourceFPS > maxFPS {
+		pre = append(pre, "fps="+formatSeconds(j.FPS))
+	}
+	n := len(j.Video)
+	if n > 1 {
+		split := "split=" + strconv.Itoa(n)
+		for i := range n {
+			split += fmt.Sprintf("[s%d]", i)
+		}
+		pre = append(pre, split)
+	}
+	b.WriteString(strings.Join(pre, ","))
+	for i, v := range j.Video {
+		if n > 1 {
+			if i == 0 {
+				b.WriteString(";")
+			}
+			fmt.Fprintf(&b, "[s%d]", i)
+		} else if len(pre) > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "scale=%d:%d,setsar=1,format=yuv420p[v%d]", v.Width, v.Height, i)
+		if i < n-1 {
+			b.WriteString(";")
+		}
+	}
+	return b.String()
+}
+
+// hlsMuxerArgs are the HLS muxer options of one rendition written to dir.
+func hlsMuxerArgs(j *Job, dir string) []string {
+	typ, segType, flags := "vod", "fmp4", "independent_segments"
+	if j.Progressive {
+		typ, flags = "event", flags+"+temp_file"
+	}
+	if j.Format == FormatTS {
+		segType = "mpegts"
+	}
+	a := []string{
+		"-max_muxing_queue_size", "4096",
+		"-f", "hls",
+		"-hls_time", formatSeconds(j.Segment.Seconds()),
+		"-hls_playlist_type", typ,
+		"-hls_list_size", "0",
+		"-start_number", "1",
+		"-hls_segment_type", segType,
+	}
+	if j.Format != FormatTS {
+		a = append(a, "-hls_fmp4_init_filename", InitName)
+	}
+	return append(a,
+		"-hls_segment_filename", filepath.Join(dir, SegmentPattern+SegmentExt(j.Format)),
+		"-hls_flags", flags,
+		filepath.Join(dir, PlaylistName),
+	)
+}
+
+// PosterArgs returns the argv of a cheap ffmpeg run that grabs one frame at
+// about a tenth of the source (at most 5 s in, seeking on the input) as a
+// JPEG no wider than 1280 pixels.
+func PosterArgs(j *Job, in Input, out string) []string {
+	at := min(j.Duration*0.1, 5)
+	a := append([]string{}, commonArgs...)
+	a = append(a, "-ss", formatSeconds(float64(int(at*1000))/1000))
+	a = append(a, in.args()...)
+	return append(a,
+		"-map", fmt.Sprintf("0:%d", in.VideoStream),
+		"-frames:v", "1",
+		"-vf", "scale=w='min(1280,iw)':h=-2",
+		"-q:v", "3",
+		"-an", "-sn", "-dn",
+		"-f", "image2", "-update", "1",
+		out,
+	)
+}
+
+func kbps(bits int) string { return strconv.Itoa(bits/1000) + "k" }
+
+func formatSeconds(s float64) string { return strconv.FormatFloat(s, 'f', -1, 64) }

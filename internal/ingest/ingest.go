@@ -1,0 +1,355 @@
+// Package ingest turns one audio or video file into a complete adaptive HLS
+// presentation: it probes the source, plans the ladder, runs one ffmpeg
+// process for all renditions, writes the playlists itself from what was
+// really produced (measured bandwidths, real codec strings), checks the
+// result and publishes it atomically. Both `hlsd ingest` and the library's
+// worker call Run.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hlsd/hlsd"
+	"github.com/hlsd/hlsd/internal/ffmpeg"
+)
+
+// Options say what to ingest and where; zero values take the defaults.
+type Options struct {
+	Input  string // source file
+	Output string // presentation dir to create (or replace atomically)
+	Format string // "fmp4" (default) or "ts"
+	// SegmentDuration is the target segment length; default 6s.
+	SegmentDuration time.Duration
+	// Ladder lists the video rung heights (short side); nil means 1080, 720, 480, 360.
+	Ladder []int
+	Preset string // x264 preset, default "veryfast"
+	// Progressive writes into Output in place (a fresh directory owned by
+	// the caller) so players can start early: master.m3u8 first, from the
+	// plan, then growing EVENT playlists; at the end every playlist is
+	// rewritten as VOD with measured values, each through a rename.
+	Progressive     bool
+	FFmpeg, FFprobe string // binaries; "" means from PATH
+	// Progress is called at least every second while encoding.
+	Progress func(Progress)
+	// Log receives ffmpeg's stderr when non-nil; its last lines are always
+	// kept for error messages.
+	Log    io.Writer
+	Logger *slog.Logger // may be nil
+}
+
+// Progress is how far encoding has come, in media time.
+type Progress struct {
+	Done, Total time.Duration
+	// Speed is ffmpeg's speed as a multiple of realtime; 0 when unknown.
+	Speed float64
+}
+
+// Fraction returns Done/Total between 0 and 1, or 0 when Total is unknown.
+func (p Progress) Fraction() float64 {
+	if p.Total <= 0 {
+		return 0
+	}
+	return min(max(float64(p.Done)/float64(p.Total), 0), 1)
+}
+
+// Result describes a published presentation.
+type Result struct {
+	Kind hlsd.Kind `json:"kind"`
+	// Duration of the source in seconds.
+	Duration   float64          `json:"duration"`
+	Renditions []hlsd.Rendition `json:"renditions"`
+	// Bytes is the size of every file of the presentation.
+	Bytes int64 `json:"bytes"`
+	// Wall is the time Run took, probe to publish.
+	Wall time.Duration `json:"-"`
+	// Speed is source duration over wall time (x realtime).
+	Speed  float64 `json:"speed"`
+	Format string  `json:"format"`
+	Output string  `json:"output"`
+}
+
+// Run ingests opts.Input into opts.Output. Every failure a user can cause is
+// a one-line *hlsd.Error; a cancelled ctx returns ctx's error. Unless
+// Progressive is set, nothing appears at Output until the presentation is
+// complete and checked, an earlier Output is replaced in one rename, and on
+// failure or cancel nothing is left behind.
+func Run(ctx context.Context, opts Options) (_ *Result, err error) {
+	start := time.Now()
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Input == "" || opts.Output == "" {
+		return nil, hlsd.Errorf(hlsd.EINVALID, "ingest needs an input file and an output directory")
+	}
+	in, err := filepath.Abs(opts.Input)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	out, err := filepath.Abs(opts.Output)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	name := filepath.Base(in)
+	if _, err := ffmpeg.LookFFmpeg(opts.FFmpeg); err != nil {
+		return nil, err
+	}
+	if !opts.Progressive {
+		if err := checkReplaceable(out); err != nil {
+			return nil, err
+		}
+	}
+	info, err := (&ffmpeg.Prober{FFprobe: opts.FFprobe}).Probe(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	job, err := ffmpeg.Plan(info, ffmpeg.PlanOptions{
+		Format:          opts.Format,
+		SegmentDuration: opts.SegmentDuration,
+		Ladder:          opts.Ladder,
+		Preset:          opts.Preset,
+		Progressive:     opts.Progressive,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// The work directory: beside Output (same file system, so the publish
+	// is a rename), or Output itself in progressive mode.
+	var work string
+	var created []string // progressive mode: what to remove on failure
+	if opts.Progressive {
+		work = out
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return nil, writeError(out, err)
+		}
+	} else {
+		parent := filepath.Dir(out)
+		work, err = os.MkdirTemp(parent, "."+filepath.Base(out)+".tmp-*")
+		if err != nil {
+			return nil, writeError(parent, err)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	published := false
+	defer func() {
+		cancel() // kills ffmpeg on error, cancel or panic
+		wg.Wait()
+		if published {
+			return
+		}
+		if opts.Progressive {
+			for _, c := range created {
+				os.RemoveAll(c)
+			}
+		} else {
+			os.RemoveAll(work)
+		}
+	}()
+
+	for _, n := range job.RenditionNames() {
+		d := filepath.Join(work, n)
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return nil, writeError(out, err)
+		}
+		created = append(created, d)
+	}
+	if opts.Progressive {
+		created = append(created, filepath.Join(work, masterName), filepath.Join(work, ffmpeg.PosterName))
+		planned, err := plannedMaster(job)
+		if err != nil {
+			return nil, fmt.Errorf("ingest %s: %w", name, err)
+		}
+		if err := writeFileAtomic(filepath.Join(work, masterName), planned); err != nil {
+			return nil, writeError(out, err)
+		}
+	}
+
+	input := ffmpeg.Input{Path: in, Formats: ffmpeg.DemuxerAllowlist(), VideoStream: -1, AudioStream: -1}
+	if v := info.Video(); v != nil && job.Kind == hlsd.KindVideo {
+		input.VideoStream = v.Index
+	}
+	if a := info.Audio(); a != nil && len(job.Audio) > 0 {
+		input.AudioStream = a.Index
+	}
+
+	var posterErr error
+	if job.Poster {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pctx, pcancel := context.WithTimeout(ctx, 2*time.Minute)
+			defer pcancel()
+			r := &ffmpeg.Runner{Path: opts.FFmpeg, Log: opts.Log, Logger: logger}
+			posterErr = r.Run(pctx, ffmpeg.PosterArgs(job, input, filepath.Join(work, ffmpeg.PosterName)), nil)
+		}()
+	}
+
+	limit := max(10*time.Minute, 20*info.Length())
+	tctx, tcancel := context.WithTimeout(ctx, limit)
+	defer tcancel()
+	total := info.Length()
+	runner := &ffmpeg.Runner{Path: opts.FFmpeg, Log: opts.Log, Logger: logger}
+	args := ffmpeg.TranscodeArgs(job, input, work)
+	logger.Debug("transcode", "input", in, "args", args)
+	err = runner.Run(tctx, args, func(p ffmpeg.Progress) {
+		if opts.Progress != nil {
+			opts.Progress(Progress{Done: min(p.OutTime, total), Total: total, Speed: p.Speed})
+		}
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, hlsd.Errorf(hlsd.EUNSUPPORTED, "transcoding %s took longer than %v", name, limit)
+		}
+		return nil, ffmpegError(name, out, err)
+	}
+	wg.Wait()
+	if job.Poster {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if posterErr != nil {
+			return nil, ffmpegError(name, out, posterErr)
+		}
+		if fi, err := os.Stat(filepath.Join(work, ffmpeg.PosterName)); err != nil || fi.Size() == 0 {
+			return nil, hlsd.Errorf(hlsd.EUNSUPPORTED, "could not decode %s: no picture for the poster", name)
+		}
+	}
+
+	rends, err := finish(work, job, info.Duration)
+	if err != nil {
+		return nil, classifyWrite(name, out, err)
+	}
+	master, err := measuredMaster(job, rends)
+	if err != nil {
+		return nil, fmt.Errorf("ingest %s: %w", name, err)
+	}
+	if err := writeFileAtomic(filepath.Join(work, masterName), master); err != nil {
+		return nil, writeError(out, err)
+	}
+	bytes, err := dirSize(work)
+	if err != nil {
+		return nil, fmt.Errorf("ingest %s: %w", name, err)
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if !opts.Progressive {
+		if err := publish(work, out); err != nil {
+			return nil, writeError(out, err)
+		}
+	}
+	published = true
+	wall := time.Since(start)
+	res := &Result{
+		Kind:     job.Kind,
+		Duration: info.Duration,
+		Bytes:    bytes,
+		Wall:     wall,
+		Speed:    info.Duration / wall.Seconds(),
+		Format:   job.Format,
+		Output:   out,
+	}
+	for _, r := range rends {
+		res.Renditions = append(res.Renditions, r.Rendition)
+	}
+	logger.Info("ingest done", "input", name, "output", out, "renditions", len(rends), "took", wall)
+	return res, nil
+}
+
+const masterName = "master.m3u8"
+
+// ffmpegError turns a failed ffmpeg run into one clear line.
+func ffmpegError(name, out string, err error) error {
+	if e, ok := ffmpeg.IsExit(err); ok {
+		if e.NoSpace() {
+			return hlsd.Errorf(hlsd.EUNAVAILABLE, "disk full while writing %s", out)
+		}
+		if l := e.LastLine(); l != "" {
+			return hlsd.Errorf(hlsd.EUNSUPPORTED, "could not decode %s: %s", name, l)
+		}
+		return hlsd.Errorf(hlsd.EUNSUPPORTED, "could not decode %s: ffmpeg failed (%v)", name, e.Err)
+	}
+	return err
+}
+
+// classifyWrite keeps *hlsd.Error as is and names disk-full failures.
+func classifyWrite(name, out string, err error) error {
+	var he *hlsd.Error
+	if errors.As(err, &he) {
+		return err
+	}
+	if errors.Is(err, syscall.ENOSPC) {
+		return hlsd.Errorf(hlsd.EUNAVAILABLE, "disk full while writing %s", out)
+	}
+	return fmt.Errorf("ingest %s: %w", name, err)
+}
+
+// writeError explains a failure to create or write under dir.
+func writeError(dir string, err error) error {
+	switch {
+	case errors.Is(err, syscall.ENOSPC):
+		return hlsd.Errorf(hlsd.EUNAVAILABLE, "disk full while writing %s", dir)
+	case errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS):
+		return hlsd.Errorf(hlsd.EINVALID, "cannot write to %s: permission denied", dir)
+	case errors.Is(err, fs.ErrNotExist):
+		return hlsd.Errorf(hlsd.EINVALID, "cannot write to %s: no such directory", dir)
+	case errors.Is(err, syscall.ENOTDIR):
+		return hlsd.Errorf(hlsd.EINVALID, "cannot write to %s: not a directory", dir)
+	}
+	return fmt.Errorf("write %s: %w", dir, err)
+}
+
+// writeFileAtomic writes data to a temporary file beside path and renames
+// it into place, so a reader sees the old or the new content, never a part.
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+func dirSize(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		n += fi.Size()
+		return nil
+	})
+	return n, err
+}

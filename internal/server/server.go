@@ -1,0 +1,270 @@
+// Package server is hlsd's HTTP edge: delivery of HLS presentations (library
+// media at /hls/{id}/..., a read-only folder at /static/...), health and
+// metrics endpoints, and the middleware every route shares (access log,
+// Prometheus metrics, CORS). It is built on net/http's ServeMux with method
+// patterns; every route is listed in one place, (*Server).routes, so that
+// the REST API and the web UI can be added as more files of this package.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Timeouts and limits of the http.Server made by Serve. There is no
+// ReadTimeout (uploads stream for long) and no WriteTimeout (a large segment
+// to a slow client legitimately takes long); slow-header and idle clients are
+// cut by ReadHeaderTimeout and IdleTimeout, which is what pins connections.
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	IdleTimeout       = 120 * time.Second
+	MaxHeaderBytes    = 64 << 10
+)
+
+// Defaults used when the corresponding Config field is zero.
+const (
+	DefaultPlaylistMaxAge  = 60 * time.Second
+	DefaultShutdownTimeout = 10 * time.Second
+	DefaultCORSMaxAge      = 2 * time.Hour
+)
+
+// Config is what New needs. Zero values give a working server with library
+// delivery only; DataDir is required.
+type Config struct {
+	// DataDir holds the library; presentations live in DataDir/media/{id}/.
+	// The media folder must exist (hlsd serve creates it).
+	DataDir string
+	// StaticDir, when set, is served read-only at /static/ with the same
+	// delivery rules as library media.
+	StaticDir string
+	// CORSOrigins lists the origins allowed to read responses from a browser,
+	// e.g. "https://example.com"; "*" (the default when empty) allows any.
+	CORSOrigins []string
+	// Logger receives lifecycle messages and, when AccessLog is set, one
+	// line per request. Nil discards everything.
+	Logger    *slog.Logger
+	AccessLog bool
+	// Registry receives hlsd's metrics and is served at /metrics; nil makes
+	// a new one (never the global default registry).
+	Registry *prometheus.Registry
+	// PlaylistMaxAge is the Cache-Control max-age of finished (VOD,
+	// #EXT-X-ENDLIST) and multivariant playlists; growing playlists are
+	// always sent with no-cache.
+	PlaylistMaxAge time.Duration
+	// CORSMaxAge is how long browsers may cache a preflight answer.
+	CORSMaxAge time.Duration
+	// TLSCertFile and TLSKeyFile, when both set, make Serve speak HTTPS and
+	// HTTP/2.
+	TLSCertFile, TLSKeyFile string
+	// ShutdownTimeout bounds how long Serve waits for in-flight responses
+	// once its context is cancelled; then remaining connections are closed.
+	ShutdownTimeout time.Duration
+	// ReadHeaderTimeout and IdleTimeout override the package defaults of
+	// the same names (tests shorten them).
+	ReadHeaderTimeout, IdleTimeout time.Duration
+}
+
+// Server is hlsd's HTTP handler. Create it with New, serve it with Serve (or
+// mount it in any http.Server), and Close it to release its open folders.
+type Server struct {
+	cfg     Config
+	logger  *slog.Logger
+	mux     *http.ServeMux
+	metrics *metrics
+	cors    *cors
+
+	media  *tree // DataDir/media, opened once
+	static *tree // StaticDir, or nil
+
+	// handler is mux wrapped in the shared middleware.
+	handler http.Handler
+}
+
+// New opens the served folders (once, as os.Root, so no request can leave
+// them) and registers every route.
+func New(cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("server: no data dir")
+	}
+	if cfg.PlaylistMaxAge == 0 {
+		cfg.PlaylistMaxAge = DefaultPlaylistMaxAge
+	}
+	if cfg.CORSMaxAge == 0 {
+		cfg.CORSMaxAge = DefaultCORSMaxAge
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if cfg.ReadHeaderTimeout == 0 {
+		cfg.ReadHeaderTimeout = ReadHeaderTimeout
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = IdleTimeout
+	}
+	if len(cfg.CORSOrigins) == 0 {
+		cfg.CORSOrigins = []string{"*"}
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cors, err := newCORS(cfg.CORSOrigins, cfg.CORSMaxAge)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(cfg.Registry)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, logger: logger, mux: http.NewServeMux(), metrics: m, cors: cors}
+
+	s.media, err = openTree(filepath.Join(cfg.DataDir, "media"), "media", cfg.PlaylistMaxAge)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.StaticDir != "" {
+		s.static, err = openTree(cfg.StaticDir, "static", cfg.PlaylistMaxAge)
+		if err != nil {
+			s.media.close()
+			return nil, err
+		}
+	}
+	s.routes()
+	s.handler = s.instrument(rejectBadPaths(s.mux))
+	return s, nil
+}
+
+// routes lists every route of the server. Routes of other files of this
+// package (REST API, web UI) are added here too, so the whole URL space
+// reads in one place.
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelError),
+	}))
+
+	// Delivery. GET also answers HEAD; OPTIONS is the CORS preflight; any
+	// other method gets the mux's 405 with an Allow header.
+	s.mux.HandleFunc("GET /hls/{id}/{path...}", s.handleMedia)
+	s.mux.HandleFunc("OPTIONS /hls/{id}/{path...}", s.handleOptions)
+	if s.static != nil {
+		s.mux.HandleFunc("GET /static/{path...}", s.handleStatic)
+		s.mux.HandleFunc("OPTIONS /static/{path...}", s.handleOptions)
+	}
+}
+
+// Handle registers an extra route on the server's mux (pattern as for
+// http.ServeMux, e.g. "GET /ui/"). It exists for handlers built outside this
+// package, such as an embedded web UI; it must be called before serving.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// ServeHTTP runs the shared middleware and the matching route.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// Close releases the served folders.
+func (s *Server) Close() error {
+	s.media.close()
+	if s.static != nil {
+		s.static.close()
+	}
+	return nil
+}
+
+// Serve answers HTTP (or HTTPS and HTTP/2 when the config names a
+// certificate) on ln until ctx is cancelled, then shuts down gracefully: it
+// stops accepting, lets in-flight responses finish for up to
+// ShutdownTimeout, closes what remains, and returns nil. Any other failure
+// of the listener is returned.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	useTLS := s.cfg.TLSCertFile != "" || s.cfg.TLSKeyFile != ""
+	if useTLS {
+		if s.cfg.TLSCertFile == "" || s.cfg.TLSKeyFile == "" {
+			return errors.New("server: TLS needs both a certificate and a key")
+		}
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
+		if err != nil {
+			return fmt.Errorf("load tls certificate: %w", err)
+		}
+		// NextProtos h2 first: http.Server then serves HTTP/2 over TLS.
+		hs.TLSConfig = &tls.Config{
+			MinVersion:   tls.VersionTLS12,
+			Certificates: []tls.Certificate{cert},
+			NextProtos:   []string{"h2", "http/1.1"},
+		}
+	}
+
+	errc := make(chan error, 1)
+	go func() {
+		var err error
+		if useTLS {
+			err = hs.ServeTLS(ln, "", "")
+		} else {
+			err = hs.Serve(ln)
+		}
+		errc <- err
+	}()
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.logger.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		// The deadline passed with responses still running: cut them.
+		s.logger.Warn("shutdown deadline passed, closing remaining connections", "err", err)
+		hs.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	s.logger.Info("stopped")
+	return nil
+}
+
+// handleHealth answers load balancers and orchestrators: the process is up
+// and serving. It does no I/O so that it stays cheap under load.
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h["Content-Type"] = hdrJSON
+	h["Cache-Control"] = hdrNoStore
+	w.WriteHeader(http.StatusOK)
+	w.Write(healthBody)
+}
+
+var healthBody = []byte(`{"status":"ok"}` + "\n")
+
+// Precomputed header values, assigned straight into the header map so the
+// hot path allocates no []string per request. They must never be modified.
+var (
+	hdrJSON      = []string{"application/json"}
+	hdrNoStore   = []string{"no-store"}
+	hdrNoCache   = []string{"no-cache"}
+	hdrImmutable = []string{"public, max-age=31536000, immutable"}
+	hdrGzip      = []string{"gzip"}
+	hdrNosniff   = []string{"nosniff"}
+)
