@@ -187,7 +187,7 @@ func (j *Job) planVideo(v *Stream, ladder []int) error {
 	rungs = slices.Compact(rungs)
 	slices.Reverse(rungs)
 	var heights []int
-	if rungs[0] > short {
+	if rungs[0] > short && !slices.Contains(rungs, short) {
 		heights = append(heights, short)
 	}
 	for _, r := range rungs {

@@ -160,9 +160,12 @@ func (s *Server) routes() {
 	// other method gets the mux's 405 with an Allow header.
 	s.mux.HandleFunc("GET /hls/{id}/{path...}", s.handleMedia)
 	s.mux.HandleFunc("OPTIONS /hls/{id}/{path...}", s.handleOptions)
+	// Folders are never listed, not even by a redirect to "folder/".
+	s.mux.HandleFunc("GET /hls/{id}", s.handleNotFound)
 	if s.static != nil {
 		s.mux.HandleFunc("GET /static/{path...}", s.handleStatic)
 		s.mux.HandleFunc("OPTIONS /static/{path...}", s.handleOptions)
+		s.mux.HandleFunc("GET /static", s.handleNotFound)
 	}
 }
 
@@ -245,6 +248,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.logger.Info("stopped")
 	return nil
 }
+
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) { notFound(w) }
 
 // handleHealth answers load balancers and orchestrators: the process is up
 // and serving. It does no I/O so that it stays cheap under load.

@@ -1,0 +1,425 @@
+package library
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hlsd/hlsd"
+	"github.com/hlsd/hlsd/internal/ingest"
+	"github.com/hlsd/hlsd/internal/sqlite"
+	"github.com/hlsd/hlsd/internal/webhook"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// Transcoder makes the presentation of one source. The library's worker
+// owns retries, progress storage and status; a Transcoder only transcodes.
+type Transcoder interface {
+	// Transcode writes the presentation of job.Input into job.Output (a
+	// fresh folder), progressively: players may read it while it grows.
+	// Bad media is an *hlsd.Error with code EUNSUPPORTED or EINVALID and is
+	// not retried; any other error is taken as transient.
+	Transcode(ctx context.Context, job TranscodeJob) (*TranscodeResult, error)
+}
+
+// TranscodeJob is one call of Transcoder.Transcode.
+type TranscodeJob struct {
+	Input, Output string
+	// Progress may be called often, from any goroutine.
+	Progress func(Progress)
+	Logger   *slog.Logger
+}
+
+// Progress is how far a transcode has come, in media time.
+type Progress struct {
+	Done, Total time.Duration
+}
+
+// Fraction returns Done/Total between 0 and 1 (0 when Total is unknown).
+func (p Progress) Fraction() float64 {
+	if p.Total <= 0 {
+		return 0
+	}
+	return min(max(float64(p.Done)/float64(p.Total), 0), 1)
+}
+
+// TranscodeResult is what a finished transcode produced.
+type TranscodeResult struct {
+	Kind       hlsd.Kind
+	Duration   float64
+	Renditions []hlsd.Rendition
+	Bytes      int64
+}
+
+// IngestTranscoder is the real Transcoder: ingest.Run in progressive mode.
+type IngestTranscoder struct {
+	FFmpeg, FFprobe string
+}
+
+// Transcode implements Transcoder.
+func (t IngestTranscoder) Transcode(ctx context.Context, job TranscodeJob) (*TranscodeResult, error) {
+	res, err := ingest.Run(ctx, ingest.Options{
+		Input:       job.Input,
+		Output:      job.Output,
+		Progressive: true,
+		FFmpeg:      t.FFmpeg,
+		FFprobe:     t.FFprobe,
+		Progress: func(p ingest.Progress) {
+			if job.Progress != nil {
+				job.Progress(Progress{Done: p.Done, Total: p.Total})
+			}
+		},
+		Logger: job.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &TranscodeResult{Kind: res.Kind, Duration: res.Duration, Renditions: res.Renditions, Bytes: res.Bytes}, nil
+}
+
+// transcodeWorker runs TranscodeArgs jobs. It implements river.Worker.
+type transcodeWorker struct {
+	river.WorkerDefaults[TranscodeArgs]
+	l *Library
+}
+
+// Timeout disables River's timeout: the worker sets its own once it knows
+// the source's duration (see MinJobTimeout).
+func (w *transcodeWorker) Timeout(*river.Job[TranscodeArgs]) time.Duration { return -1 }
+
+var errTimeout = errors.New("transcode timed out")
+
+// Work makes one media's presentation. Outcomes:
+//   - success: media ready with kind, duration and renditions; media.ready;
+//   - bad media: media failed with ingest's sentence, job cancelled (no retry);
+//   - transient failure: output removed, media queued again, River retries
+//     with backoff; on the last attempt the media fails instead;
+//   - the media was deleted: job cancelled, nothing written;
+//   - the library is stopping: media queued, the job goes back to River
+//     without using up an attempt.
+func (w *transcodeWorker) Work(ctx context.Context, job *river.Job[TranscodeArgs]) error {
+	l := w.l
+	id := job.Args.MediaID
+	jctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	done := make(chan struct{})
+	defer close(done)
+
+	// Register before reading the catalog, so a Delete either sees this
+	// run (and cancels it) or has already removed the record.
+	l.mu.Lock()
+	if l.deleting[id] > 0 {
+		l.mu.Unlock()
+		return river.JobCancel(errDeleted)
+	}
+	l.running[id] = &run{cancel: cancel, done: done}
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		delete(l.running, id)
+		l.mu.Unlock()
+	}()
+
+	logger := l.logger.With("media", id, "job", job.ID, "attempt", job.Attempt)
+	src, err := l.layout.Source(id)
+	if err != nil {
+		if _, gerr := l.db.GetMedia(ctx, id); hlsd.ErrorCode(gerr) == hlsd.ENOTFOUND {
+			return river.JobCancel(errDeleted)
+		}
+		if hlsd.ErrorCode(err) == hlsd.ENOTFOUND {
+			return l.fail(ctx, id, job, hlsd.Errorf(hlsd.EINTERNAL, "The source file is missing."), true)
+		}
+		return err
+	}
+	out := l.layout.MediaDir(id)
+	// A previous attempt (crash, stop, retry) may have left a partial
+	// presentation: start over.
+	if err := os.RemoveAll(out); err != nil {
+		return fmt.Errorf("remove old output of %s: %w", id, err)
+	}
+	m, err := l.db.UpdateMedia(ctx, id, hlsd.MediaUpdate{
+		Status: hlsd.Ptr(hlsd.StatusProcessing), Progress: hlsd.Ptr(0.0), Error: hlsd.Ptr(""),
+	})
+	if hlsd.ErrorCode(err) == hlsd.ENOTFOUND {
+		return river.JobCancel(errDeleted)
+	} else if err != nil {
+		return err
+	}
+	start := time.Now()
+	logger.Info("transcode started", "source", src)
+
+	// The deadline: MinJobTimeout until the duration is known, then
+	// JobTimeoutFactor × duration.
+	timer := time.AfterFunc(MinJobTimeout, func() { cancel(errTimeout) })
+	defer timer.Stop()
+	var limit time.Duration = MinJobTimeout
+	var setDeadline sync.Once
+	pw := newProgressWriter(l, id, cancel, logger)
+	res, err := transcodeSafely(jctx, l.transcoder, TranscodeJob{
+		Input:  src,
+		Output: out,
+		Logger: logger,
+		Progress: func(p Progress) {
+			if p.Total > 0 {
+				setDeadline.Do(func() {
+					limit = max(MinJobTimeout, JobTimeoutFactor*p.Total)
+					timer.Reset(limit - time.Since(start))
+				})
+			}
+			pw.set(p)
+		},
+	})
+	pw.stop()
+	timer.Stop()
+	cause := context.Cause(jctx)
+
+	switch {
+	case err == nil && jctx.Err() == nil:
+		return w.succeed(ctx, id, res, logger, time.Since(start))
+	case errors.Is(cause, errDeleted):
+		logger.Info("transcode cancelled: media deleted")
+		return river.JobCancel(errDeleted)
+	case errors.Is(context.Cause(ctx), rivertype.ErrJobCancelledRemotely):
+		os.RemoveAll(out)
+		return l.fail(context.WithoutCancel(ctx), id, job, hlsd.Errorf(hlsd.EINTERNAL, "Processing was cancelled."), true)
+	case ctx.Err() != nil:
+		// The library is stopping: the job returns to the queue.
+		logger.Info("transcode interrupted by shutdown; it will run again at the next start")
+		if _, uerr := l.db.UpdateMedia(context.WithoutCancel(ctx), id, hlsd.MediaUpdate{
+			Status: hlsd.Ptr(hlsd.StatusQueued), Progress: hlsd.Ptr(0.0),
+		}); uerr != nil && hlsd.ErrorCode(uerr) != hlsd.ENOTFOUND {
+			logger.Warn("requeue media", "err", uerr)
+		}
+		return ctx.Err()
+	case errors.Is(cause, errTimeout):
+		os.RemoveAll(out)
+		return l.fail(ctx, id, job, hlsd.Errorf(hlsd.EUNAVAILABLE,
+			"Processing took longer than %s and was stopped.", limit.Round(time.Second)), true)
+	}
+	err = nameSource(err, filepath.Base(src), m.SourceName)
+	switch hlsd.ErrorCode(err) {
+	case hlsd.EUNSUPPORTED, hlsd.EINVALID:
+		os.RemoveAll(out)
+		logger.Info("transcode refused the source", "err", err)
+		return l.fail(ctx, id, job, err, true)
+	}
+	// Transient: retry, unless this was the last attempt.
+	os.RemoveAll(out)
+	if job.Attempt >= job.MaxAttempts {
+		logger.Error("transcode failed; no attempts left", "err", err)
+		msg := fmt.Sprintf("Processing failed after %d attempts: %s", job.Attempt, hlsd.ErrorMessage(err))
+		if ferr := l.fail(ctx, id, job, hlsd.Errorf(hlsd.EINTERNAL, "%s", msg), false); ferr != nil {
+			logger.Warn("record failure", "err", ferr)
+		}
+		return err
+	}
+	logger.Warn("transcode failed; will retry", "err", err)
+	if _, uerr := l.db.UpdateMedia(ctx, id, hlsd.MediaUpdate{
+		Status: hlsd.Ptr(hlsd.StatusQueued), Progress: hlsd.Ptr(0.0),
+	}); hlsd.ErrorCode(uerr) == hlsd.ENOTFOUND {
+		return river.JobCancel(errDeleted)
+	}
+	return err
+}
+
+// nameSource puts the name the user gave the file in place of its stored
+// name ("source.mp4") in a user-facing message.
+func nameSource(err error, stored, shown string) error {
+	var he *hlsd.Error
+	if shown == "" || !errors.As(err, &he) {
+		return err
+	}
+	return &hlsd.Error{Code: he.Code, Message: strings.ReplaceAll(he.Message, stored, shown)}
+}
+
+// transcodeSafely turns a panic in the transcoder into an error, so that the
+// media still ends failed or retried instead of stuck in processing.
+func transcodeSafely(ctx context.Context, t Transcoder, job TranscodeJob) (res *TranscodeResult, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("transcoder panic: %v", r)
+		}
+	}()
+	return t.Transcode(ctx, job)
+}
+
+func (w *transcodeWorker) succeed(ctx context.Context, id string, res *TranscodeResult, logger *slog.Logger, took time.Duration) error {
+	l := w.l
+	rends := res.Renditions
+	err := l.db.Tx(ctx, func(tx *sqlite.Tx) error {
+		m, err := tx.UpdateMedia(ctx, id, hlsd.MediaUpdate{
+			Status: hlsd.Ptr(hlsd.StatusReady), Progress: hlsd.Ptr(1.0), Error: hlsd.Ptr(""),
+			Kind: hlsd.Ptr(res.Kind), Duration: hlsd.Ptr(res.Duration), Renditions: &rends,
+		})
+		if err != nil {
+			return err
+		}
+		return l.enqueueEvent(ctx, tx, webhook.MediaReady, m)
+	})
+	if hlsd.ErrorCode(err) == hlsd.ENOTFOUND {
+		return river.JobCancel(errDeleted)
+	} else if err != nil {
+		return err
+	}
+	logger.Info("transcode done", "kind", res.Kind, "duration", res.Duration, "renditions", len(res.Renditions), "bytes", res.Bytes, "took", took)
+	return nil
+}
+
+// fail records the media as failed with cause's sentence and sends
+// media.failed. With final, the returned error cancels the job for good.
+func (l *Library) fail(ctx context.Context, id string, job *river.Job[TranscodeArgs], cause error, final bool) error {
+	msg := hlsd.ErrorMessage(cause)
+	err := l.db.Tx(ctx, func(tx *sqlite.Tx) error {
+		m, err := tx.UpdateMedia(ctx, id, hlsd.MediaUpdate{
+			Status: hlsd.Ptr(hlsd.StatusFailed), Progress: hlsd.Ptr(0.0), Error: &msg,
+		})
+		if err != nil {
+			return err
+		}
+		return l.enqueueEvent(ctx, tx, webhook.MediaFailed, m)
+	})
+	if hlsd.ErrorCode(err) == hlsd.ENOTFOUND {
+		return river.JobCancel(errDeleted)
+	} else if err != nil {
+		return fmt.Errorf("record failure of %s: %w", id, err)
+	}
+	l.logger.Info("media failed", "media", id, "job", job.ID, "error", msg)
+	if final {
+		return river.JobCancel(cause)
+	}
+	return nil
+}
+
+// progressWriter stores a running job's progress every ProgressInterval,
+// off the transcoder's goroutine: a slow database must never stall ffmpeg's
+// progress pipe.
+type progressWriter struct {
+	l      *Library
+	id     string
+	cancel context.CancelCauseFunc
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	latest  Progress
+	changed bool
+	quit    chan struct{}
+	done    chan struct{}
+}
+
+func newProgressWriter(l *Library, id string, cancel context.CancelCauseFunc, logger *slog.Logger) *progressWriter {
+	p := &progressWriter{l: l, id: id, cancel: cancel, logger: logger, quit: make(chan struct{}), done: make(chan struct{})}
+	go p.loop()
+	return p
+}
+
+func (p *progressWriter) set(pr Progress) {
+	p.mu.Lock()
+	p.latest, p.changed = pr, true
+	p.mu.Unlock()
+}
+
+func (p *progressWriter) stop() {
+	close(p.quit)
+	<-p.done
+}
+
+func (p *progressWriter) loop() {
+	defer close(p.done)
+	t := time.NewTicker(ProgressInterval)
+	defer t.Stop()
+	durationKnown := false
+	for {
+		select {
+		case <-p.quit:
+			return
+		case <-t.C:
+		}
+		p.mu.Lock()
+		pr, changed := p.latest, p.changed
+		p.changed = false
+		p.mu.Unlock()
+		if !changed {
+			continue
+		}
+		// 1 is for ready: a job at 100% of encoding still has to publish.
+		upd := hlsd.MediaUpdate{Progress: hlsd.Ptr(min(pr.Fraction(), 0.99))}
+		if !durationKnown && pr.Total > 0 {
+			upd.Duration = hlsd.Ptr(pr.Total.Seconds())
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := p.l.db.UpdateMedia(ctx, p.id, upd)
+		cancel()
+		switch {
+		case hlsd.ErrorCode(err) == hlsd.ENOTFOUND:
+			// Deleted elsewhere (another node, later): stop working on it.
+			p.cancel(errDeleted)
+			return
+		case err != nil:
+			p.logger.Warn("store progress", "err", err)
+		default:
+			durationKnown = durationKnown || upd.Duration != nil
+		}
+	}
+}
+
+// recoverJobs makes the jobs a dead process left running available again
+// (see the package comment for why this is safe and needed). It runs in New,
+// before the workers start, with the data directory locked.
+func (l *Library) recoverJobs(ctx context.Context, driver *riversqlite.Driver) error {
+	exec := driver.GetExecutor()
+	now := time.Now().UTC()
+	jobs, err := exec.JobGetStuck(ctx, &riverdriver.JobGetStuckParams{Max: 10000, StuckHorizon: now.Add(time.Minute)})
+	if err != nil {
+		return fmt.Errorf("find interrupted jobs: %w", err)
+	}
+	if len(jobs) == 0 {
+		return nil
+	}
+	params := &riverdriver.JobRescueManyParams{StuckHorizon: now.Add(time.Minute)}
+	var exhausted []string
+	for _, j := range jobs {
+		errData, _ := json.Marshal(rivertype.AttemptError{
+			At: now, Attempt: j.Attempt, Error: "hlsd stopped while the job was running (crash or kill)",
+		})
+		state, finalized := rivertype.JobStateAvailable, (*time.Time)(nil)
+		if j.Attempt >= j.MaxAttempts {
+			state, finalized = rivertype.JobStateDiscarded, &now
+		}
+		params.ID = append(params.ID, j.ID)
+		params.Error = append(params.Error, errData)
+		params.FinalizedAt = append(params.FinalizedAt, finalized)
+		params.ScheduledAt = append(params.ScheduledAt, now)
+		params.State = append(params.State, string(state))
+
+		var args TranscodeArgs
+		if j.Kind == (TranscodeArgs{}).Kind() && json.Unmarshal(j.EncodedArgs, &args) == nil && args.MediaID != "" {
+			upd := hlsd.MediaUpdate{Status: hlsd.Ptr(hlsd.StatusQueued), Progress: hlsd.Ptr(0.0)}
+			if state == rivertype.JobStateDiscarded {
+				exhausted = append(exhausted, args.MediaID)
+				upd = hlsd.MediaUpdate{Status: hlsd.Ptr(hlsd.StatusFailed), Progress: hlsd.Ptr(0.0),
+					Error: hlsd.Ptr("Processing was interrupted too many times (the server stopped while working on it).")}
+			}
+			if _, err := l.db.UpdateMedia(ctx, args.MediaID, upd); err != nil && hlsd.ErrorCode(err) != hlsd.ENOTFOUND {
+				return fmt.Errorf("requeue media %s: %w", args.MediaID, err)
+			}
+		}
+	}
+	if _, err := exec.JobRescueMany(ctx, params); err != nil {
+		return fmt.Errorf("recover interrupted jobs: %w", err)
+	}
+	for _, id := range exhausted {
+		os.RemoveAll(l.layout.MediaDir(id))
+	}
+	l.logger.Warn("recovered jobs left running by a previous process", "jobs", len(jobs), "failed", len(exhausted))
+	return nil
+}
