@@ -30,7 +30,7 @@ const (
 // Rendition describes one variant of a presentation as it was really
 // produced: dimensions and bandwidths are measured, not planned.
 type Rendition struct {
-	// Name is the rendition's folder inside the presentation, e.g. "720p" or "audio_128k".
+	// Name is the rendition's folder inside the presentation, e.g. "720p", "audio" or "aac_128k".
 	Name string `json:"name"`
 	// Kind is video for a picture rendition and audio for a sound-only one.
 	Kind      Kind    `json:"kind"`

@@ -5,17 +5,19 @@
 # with the same wrk parameters: a 4 MB fMP4 segment and a ~1.6 KB playlist, at
 # 32 and 256 connections. Runs are interleaved over ROUNDS rounds (server order
 # rotated each round) and the median per cell is reported with the ratios
-# hlsd/nginx and tutorial/nginx of requests/s.
+# hlsd/nginx and tutorial/nginx of requests/s: the median of the per-round
+# ratios (each round's runs are minutes apart at most, so a ratio within one
+# round suffers less from the shared machine's drift), with their range.
 #
-# Environment: BENCH_ROUNDS (2), BENCH_DURATION (8s), BENCH_WARMUP (2s),
+# Environment: BENCH_SERVE_ROUNDS (3), BENCH_DURATION (5s), BENCH_WARMUP (1s),
 # BENCH_CONNS ("32 256"), BENCH_THREADS (2), HLSD_BIN (bin/hlsd), BENCH_OUT.
 # Raw wrk output and a TSV of every run go to $BENCH_OUT/serve/.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-ROUNDS=${BENCH_ROUNDS:-2}
-DURATION=${BENCH_DURATION:-8s}
-WARMUP=${BENCH_WARMUP:-2s}
+ROUNDS=${BENCH_SERVE_ROUNDS:-3}
+DURATION=${BENCH_DURATION:-5s}
+WARMUP=${BENCH_WARMUP:-1s}
 CONNS=${BENCH_CONNS:-32 256}
 THREADS=${BENCH_THREADS:-2}
 out=$OUT_DIR/serve
@@ -227,6 +229,12 @@ for r in $(seq "$ROUNDS"); do
 done
 
 # --- summary -----------------------------------------------------------------
+# ratios SERVER FILE CONNS: requests/s of SERVER over nginx's, one per round.
+ratios() {
+	awk -F'\t' -v s="$1" -v f="$2" -v c="$3" 'NR > 1 && $3 == f && $4 == c {
+		if ($2 == s) a[$1] = $5; if ($2 == "nginx") b[$1] = $5 }
+		END { for (r in a) if (b[r] > 0) print a[r] / b[r] }' "$out/runs.tsv"
+}
 # med SERVER FILE CONNS COLUMN: median over rounds of one column of runs.tsv.
 med() {
 	awk -F'\t' -v s="$1" -v f="$2" -v c="$3" -v col="$4" 'NR > 1 && $2 == s && $3 == f && $4 == c {print $col}' \
@@ -235,27 +243,30 @@ med() {
 {
 	printf '\nServing benchmark: median of %s rounds, wrk -t%s -d%s (+%s warmup), keep-alive, 127.0.0.1.\n' \
 		"$ROUNDS" "$THREADS" "$DURATION" "$WARMUP"
-	printf 'Server and wrk share the machine'"'"'s %s cores. vs nginx = requests/s ratio in this run.\n\n' "$(nproc)"
-	printf '%-22s %5s %-9s %10s %11s %9s %9s %7s %6s %9s\n' \
-		file conns server 'req/s' 'MB/s' 'p50 ms' 'p99 ms' 'srv CPU' errors 'vs nginx'
+	printf 'Server and wrk share the machine'"'"'s %s cores. vs nginx: median over rounds of the\n' "$(nproc)"
+	printf 'requests/s ratio to nginx in the same round (range over rounds in brackets).\n\n'
+	printf '%-22s %5s %-9s %10s %11s %9s %9s %7s %6s %9s  %s\n' \
+		file conns server 'req/s' 'MB/s' 'p50 ms' 'p99 ms' 'srv CPU' errors 'vs nginx' '(range)'
 	for f in "${files[@]}"; do
 		label=$f
 		[ "$f" = seg.m4s ] && label="seg.m4s (4 MiB)"
 		[ "$f" = index.m3u8 ] && label="index.m3u8 (${playlist_bytes} B)"
 		for c in $CONNS; do
-			base=$(med nginx "$f" "$c" 5)
 			for s in nginx hlsd tutorial; do
 				[[ " ${ok_servers[*]} " == *" $s "* ]] || {
 					printf '%-22s %5s %-9s %10s\n' "$label" "$c" "$s" pending
 					continue
 				}
 				rps=$(med "$s" "$f" "$c" 5)
-				awk -v l="$label" -v c="$c" -v s="$s" -v rps="$rps" -v base="$base" \
+				rs=$(ratios "$s" "$f" "$c" | sort -g)
+				awk -v l="$label" -v c="$c" -v s="$s" -v rps="$rps" \
+					-v ratio="$(median <<<"$rs")" -v lo="$(head -1 <<<"$rs")" -v hi="$(tail -1 <<<"$rs")" \
 					-v bps="$(med "$s" "$f" "$c" 6)" -v p50="$(med "$s" "$f" "$c" 7)" \
 					-v p99="$(med "$s" "$f" "$c" 8)" -v err="$(med "$s" "$f" "$c" 9)" \
 					-v cpu="$(med "$s" "$f" "$c" 10)" 'BEGIN {
-					printf "%-22s %5s %-9s %10.0f %11.1f %9.2f %9.2f %6.0f%% %6d %8.2fx\n",
-						l, c, s, rps, bps / 1048576, p50, p99, cpu, err, rps / base }'
+					printf "%-22s %5s %-9s %10.0f %11.1f %9.2f %9.2f %6.0f%% %6d %8.2fx  %s\n",
+						l, c, s, rps, bps / 1048576, p50, p99, cpu, err, ratio,
+						s == "nginx" ? "" : sprintf("(%.2f-%.2f)", lo, hi) }'
 			done
 		done
 	done

@@ -31,11 +31,11 @@ func (p *ProgressParser) Line(line string) (Progress, bool) {
 	if !ok {
 		return Progress{}, false
 	}
-	val = strings.TrimSpace(val)
+	key, val = strings.TrimSpace(key), strings.TrimSpace(val)
 	switch key {
 	case "out_time_us", "out_time_ms":
 		// ffmpeg's out_time_ms is in microseconds too (a historical misnomer).
-		if n, err := strconv.ParseInt(val, 10, 64); err == nil && n >= 0 {
+		if n, err := strconv.ParseInt(val, 10, 64); err == nil && n >= 0 && n < maxMicros {
 			p.cur.OutTime = time.Duration(n) * time.Microsecond
 		}
 	case "out_time":
@@ -43,7 +43,7 @@ func (p *ProgressParser) Line(line string) (Progress, bool) {
 			p.cur.OutTime = d
 		}
 	case "speed":
-		if f, err := strconv.ParseFloat(strings.TrimSuffix(val, "x"), 64); err == nil && f >= 0 {
+		if f, err := strconv.ParseFloat(strings.TrimSuffix(val, "x"), 64); err == nil && f >= 0 && f < 1e6 {
 			p.cur.Speed = f
 		}
 	case "progress":
@@ -52,6 +52,9 @@ func (p *ProgressParser) Line(line string) (Progress, bool) {
 	}
 	return Progress{}, false
 }
+
+// maxMicros bounds out_time_us so the Duration cannot overflow (about 292 years).
+const maxMicros = 1 << 62 / 1000
 
 // ReadProgress parses r until EOF, calling fn for each block.
 func ReadProgress(r io.Reader, fn func(Progress)) error {
@@ -76,7 +79,7 @@ func parseClock(s string) (time.Duration, bool) {
 	h, err1 := strconv.Atoi(parts[0])
 	m, err2 := strconv.Atoi(parts[1])
 	sec, err3 := strconv.ParseFloat(parts[2], 64)
-	if err1 != nil || err2 != nil || err3 != nil {
+	if err1 != nil || err2 != nil || err3 != nil || h < 0 || h > 1e6 || m < 0 || m > 59 || !(sec >= 0 && sec < 60) {
 		return 0, false
 	}
 	d := time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(sec*float64(time.Second))

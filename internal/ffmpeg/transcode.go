@@ -110,7 +110,7 @@ func (r *Runner) Run(ctx context.Context, args []string, progress func(Progress)
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // kills ffmpeg if progress panics
+	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.WaitDelay = 5 * time.Second
 	tail := &tailWriter{max: 20}
@@ -127,11 +127,19 @@ func (r *Runner) Run(ctx context.Context, args []string, progress func(Progress)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	exited := false
+	defer func() {
+		if !exited { // progress panicked: kill ffmpeg and wait, so it writes nothing more
+			cancel()
+			<-done
+		}
+	}()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
 		select {
 		case err := <-done:
+			exited = true
 			if progress != nil {
 				if p, ok := pw.latest(); ok {
 					progress(p)
@@ -145,6 +153,11 @@ func (r *Runner) Run(ctx context.Context, args []string, progress func(Progress)
 			}
 			if err != nil {
 				return &ExitError{Err: err, Tail: tail.lines()}
+			}
+			if r.Logger != nil {
+				if l := (&ExitError{Tail: tail.lines()}).LastLine(); l != "" {
+					r.Logger.Warn("ffmpeg succeeded with errors", "last", l)
+				}
 			}
 			return nil
 		case <-pw.notify:

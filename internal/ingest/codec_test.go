@@ -170,3 +170,23 @@ func TestTSCodecsErrors(t *testing.T) {
 		})
 	}
 }
+
+func FuzzMP4Codecs(f *testing.F) {
+	avc, _ := hex.DecodeString(realAVC1)
+	aac, _ := hex.DecodeString(realMP4A)
+	f.Add(initWith(avc))
+	f.Add(initWith(aac))
+	f.Add(initWith(avc, aac))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		MP4Codecs(b) // must not panic or loop
+	})
+}
+
+func FuzzTSCodecs(f *testing.F) {
+	pat := append([]byte{0x47, 0x40, 0x00, 0x10, 0x00, 0x00, 0xb0, 0x0d, 0x00, 0x01, 0xc1, 0x00, 0x00, 0x00, 0x01, 0xf0, 0x00}, make([]byte, 171)...)
+	f.Add(pat)
+	f.Add(slices.Repeat([]byte{0x47, 0x1f, 0xff, 0x10}, 47))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		TSCodecs(b)
+	})
+}

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -167,7 +168,7 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 		created = append(created, d)
 	}
 	if opts.Progressive {
-		created = append(created, filepath.Join(work, masterName), filepath.Join(work, ffmpeg.PosterName))
+		created = append(created, filepath.Join(work, masterName), filepath.Join(work, ffmpeg.PosterName), filepath.Join(work, posterTemp))
 		planned, err := plannedMaster(job)
 		if err != nil {
 			return nil, fmt.Errorf("ingest %s: %w", name, err)
@@ -177,6 +178,10 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 		}
 	}
 
+	var log io.Writer // ffmpeg and the poster run write to it at the same time
+	if opts.Log != nil {
+		log = &lockedWriter{w: opts.Log}
+	}
 	input := ffmpeg.Input{Path: in, Formats: ffmpeg.DemuxerAllowlist(), VideoStream: -1, AudioStream: -1}
 	if v := info.Video(); v != nil && job.Kind == hlsd.KindVideo {
 		input.VideoStream = v.Index
@@ -192,8 +197,8 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 			defer wg.Done()
 			pctx, pcancel := context.WithTimeout(ctx, 2*time.Minute)
 			defer pcancel()
-			r := &ffmpeg.Runner{Path: opts.FFmpeg, Log: opts.Log, Logger: logger}
-			posterErr = r.Run(pctx, ffmpeg.PosterArgs(job, input, filepath.Join(work, ffmpeg.PosterName)), nil)
+			r := &ffmpeg.Runner{Path: opts.FFmpeg, Log: log, Logger: logger}
+			posterErr = r.Run(pctx, ffmpeg.PosterArgs(job, input, filepath.Join(work, posterTemp)), nil)
 		}()
 	}
 
@@ -201,10 +206,12 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 	tctx, tcancel := context.WithTimeout(ctx, limit)
 	defer tcancel()
 	total := info.Length()
-	runner := &ffmpeg.Runner{Path: opts.FFmpeg, Log: opts.Log, Logger: logger}
+	runner := &ffmpeg.Runner{Path: opts.FFmpeg, Log: log, Logger: logger}
 	args := ffmpeg.TranscodeArgs(job, input, work)
 	logger.Debug("transcode", "input", in, "args", args)
+	var lastSpeed float64
 	err = runner.Run(tctx, args, func(p ffmpeg.Progress) {
+		lastSpeed = p.Speed
 		if opts.Progress != nil {
 			opts.Progress(Progress{Done: min(p.OutTime, total), Total: total, Speed: p.Speed})
 		}
@@ -216,7 +223,11 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, hlsd.Errorf(hlsd.EUNSUPPORTED, "transcoding %s took longer than %v", name, limit)
 		}
-		return nil, ffmpegError(name, out, err)
+		return nil, ffmpegError(in, out, err)
+	}
+	if opts.Progress != nil {
+		// ffmpeg's last report can stop a frame or an audio packet short of the end.
+		opts.Progress(Progress{Done: total, Total: total, Speed: lastSpeed})
 	}
 	wg.Wait()
 	if job.Poster {
@@ -224,10 +235,13 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 			return nil, ctx.Err()
 		}
 		if posterErr != nil {
-			return nil, ffmpegError(name, out, posterErr)
+			return nil, ffmpegError(in, out, posterErr)
 		}
-		if fi, err := os.Stat(filepath.Join(work, ffmpeg.PosterName)); err != nil || fi.Size() == 0 {
+		if fi, err := os.Stat(filepath.Join(work, posterTemp)); err != nil || fi.Size() == 0 {
 			return nil, hlsd.Errorf(hlsd.EUNSUPPORTED, "could not decode %s: no picture for the poster", name)
+		}
+		if err := os.Rename(filepath.Join(work, posterTemp), filepath.Join(work, ffmpeg.PosterName)); err != nil {
+			return nil, writeError(out, err)
 		}
 	}
 
@@ -274,13 +288,21 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 
 const masterName = "master.m3u8"
 
-// ffmpegError turns a failed ffmpeg run into one clear line.
-func ffmpegError(name, out string, err error) error {
+// posterTemp is where ffmpeg writes the poster; it is renamed to
+// poster.jpg once complete, so nobody reads a half-written image.
+const posterTemp = ".poster.tmp.jpg"
+
+// ffmpegError turns a failed ffmpeg run on the source at path into one
+// clear line naming the file by its base name only.
+func ffmpegError(path, out string, err error) error {
+	name := filepath.Base(path)
 	if e, ok := ffmpeg.IsExit(err); ok {
 		if e.NoSpace() {
 			return hlsd.Errorf(hlsd.EUNAVAILABLE, "disk full while writing %s", out)
 		}
 		if l := e.LastLine(); l != "" {
+			l = strings.TrimPrefix(l, "file:"+path+": ")
+			l = strings.ReplaceAll(l, path, name)
 			return hlsd.Errorf(hlsd.EUNSUPPORTED, "could not decode %s: %s", name, l)
 		}
 		return hlsd.Errorf(hlsd.EUNSUPPORTED, "could not decode %s: ffmpeg failed (%v)", name, e.Err)
@@ -352,4 +374,16 @@ func dirSize(dir string) (int64, error) {
 		return nil
 	})
 	return n, err
+}
+
+// lockedWriter serialises writes from concurrent ffmpeg runs.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

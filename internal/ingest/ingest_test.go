@@ -497,3 +497,61 @@ func TestProgressFraction(t *testing.T) {
 		}
 	}
 }
+
+// TestRunPanic: a panic in the caller's progress function still kills
+// ffmpeg and removes the temporary folder before it propagates.
+func TestRunPanic(t *testing.T) {
+	skipShort(t)
+	parent := t.TempDir()
+	func() {
+		defer func() {
+			if r := recover(); r != "boom" {
+				t.Errorf("recovered %v, want the progress function's panic", r)
+			}
+		}()
+		Run(context.Background(), Options{
+			Input: testmedia.Path(t, "video-720p-long.mp4"), Output: filepath.Join(parent, "out"), Ladder: []int{144},
+			Progress: func(p Progress) {
+				if p.Done >= time.Second {
+					panic("boom")
+				}
+			},
+		})
+		t.Error("Run returned instead of panicking")
+	}()
+	if got := ingesttest.Entries(t, parent); len(got) != 0 {
+		t.Errorf("parent holds %v after a panic, want nothing", got)
+	}
+}
+
+// TestRunProgressiveCancel: a cancelled progressive run removes what it
+// wrote into the caller's folder and leaves the folder itself.
+func TestRunProgressiveCancel(t *testing.T) {
+	skipShort(t)
+	out := filepath.Join(t.TempDir(), "media")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sawMaster := false
+	_, err := Run(ctx, Options{
+		Input: testmedia.Path(t, "video-720p-long.mp4"), Output: out, Ladder: []int{144}, Progressive: true,
+		Progress: func(p Progress) {
+			if p.Done >= time.Second {
+				_, err := os.Stat(filepath.Join(out, "master.m3u8"))
+				sawMaster = sawMaster || err == nil
+				cancel()
+			}
+		},
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if !sawMaster {
+		t.Error("master.m3u8 missing while encoding in progressive mode")
+	}
+	if got := ingesttest.Entries(t, out); len(got) != 0 {
+		t.Errorf("output holds %v after cancel, want it empty", got)
+	}
+}

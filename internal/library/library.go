@@ -39,9 +39,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -138,6 +140,7 @@ type Library struct {
 	deleting map[string]int  // deletes in progress, by media id
 
 	stopping  atomic.Bool
+	started   bool
 	stopOnce  sync.Once
 	stopErr   error
 	watchStop context.CancelFunc
@@ -246,6 +249,7 @@ func (l *Library) Start(ctx context.Context) error {
 	if err := l.river.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
+	l.started = true
 	if l.cfg.WatchDir != "" {
 		w, err := watch.New(watch.Config{
 			Dir:      l.cfg.WatchDir,
@@ -281,14 +285,8 @@ func (l *Library) Stop(ctx context.Context) error {
 			<-l.watchDone
 		}
 		l.stopping.Store(true)
-		if err := l.river.StopAndCancel(ctx); err != nil {
-			l.stopErr = fmt.Errorf("stop workers: %w", err)
-		} else {
-			select {
-			case <-l.river.Stopped():
-			case <-ctx.Done():
-				l.stopErr = fmt.Errorf("stop workers: %w", ctx.Err())
-			}
+		if l.started {
+			l.stopErr = l.stopWorkers(ctx)
 		}
 		if err := l.close(); err != nil && l.stopErr == nil {
 			l.stopErr = err
@@ -296,6 +294,21 @@ func (l *Library) Stop(ctx context.Context) error {
 		l.logger.Info("library stopped")
 	})
 	return l.stopErr
+}
+
+// stopWorkers cancels running jobs and waits for the River client to stop.
+// Stopped is waited on too because StopAndCancel returns at once when a
+// stop is already under way.
+func (l *Library) stopWorkers(ctx context.Context) error {
+	if err := l.river.StopAndCancel(ctx); err != nil {
+		return fmt.Errorf("stop workers: %w", err)
+	}
+	select {
+	case <-l.river.Stopped():
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stop workers: %w", ctx.Err())
+	}
 }
 
 func (l *Library) close() error {
@@ -381,7 +394,7 @@ func (l *Library) Create(ctx context.Context, body io.Reader, meta Upload) (_ *h
 		switch {
 		case errors.As(err, &maxErr):
 			return nil, tooLarge(maxErr.Limit)
-		case br.err != nil && ctx.Err() == nil:
+		case br.err != nil:
 			return nil, hlsd.Errorf(hlsd.EINVALID, "the upload was interrupted after %d bytes", n)
 		}
 		return nil, fmt.Errorf("write upload: %w", err)
@@ -658,6 +671,33 @@ func FormatSize(n int64) string {
 		}
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// ParseSize reads a size with an optional unit: "1048576", "100MB", "100 MB",
+// "20GiB", "1.5GB", "512k". Decimal units (kB, MB, GB, TB) are powers of
+// 1000, binary ones (KiB, MiB, GiB, TiB) powers of 1024; a bare K, M, G or T
+// is taken as binary, as most command-line tools do.
+func ParseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	i := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	num, unit := s, ""
+	if i >= 0 {
+		num, unit = s[:i], strings.TrimSpace(s[i:])
+	}
+	mult, ok := sizeUnits[strings.ToLower(unit)]
+	v, err := strconv.ParseFloat(num, 64)
+	if !ok || err != nil || v < 0 || math.IsInf(v, 0) || v*float64(mult) > math.MaxInt64/2 {
+		return 0, hlsd.Errorf(hlsd.EINVALID, "%q is not a size (examples: 100MB, 20GiB, 1048576)", s)
+	}
+	return int64(v * float64(mult)), nil
+}
+
+var sizeUnits = map[string]int64{
+	"": 1, "b": 1,
+	"k": 1 << 10, "kb": 1e3, "kib": 1 << 10,
+	"m": 1 << 20, "mb": 1e6, "mib": 1 << 20,
+	"g": 1 << 30, "gb": 1e9, "gib": 1 << 30,
+	"t": 1 << 40, "tb": 1e12, "tib": 1 << 40,
 }
 
 // View is the media as API clients and webhook receivers see it: the

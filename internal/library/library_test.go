@@ -160,6 +160,28 @@ func transcodeJobs(t *testing.T, dataDir, mediaID string) []jobRow {
 	return out
 }
 
+// waitJobs polls the media's transcode jobs until none is running or
+// waiting (River records a job's outcome shortly after Work returns).
+func waitJobs(t *testing.T, dataDir, mediaID string) []jobRow {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for {
+		jobs := transcodeJobs(t, dataDir, mediaID)
+		settled := len(jobs) > 0
+		for _, j := range jobs {
+			switch j.State {
+			case "completed", "cancelled", "discarded":
+			default:
+				settled = false
+			}
+		}
+		if settled || time.Now().After(deadline) {
+			return jobs
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // dirEntries lists a folder's names ("" for a missing folder).
 func dirEntries(t *testing.T, dir string) []string {
 	t.Helper()
@@ -364,7 +386,7 @@ func TestCreateProcessPlay(t *testing.T) {
 			t.Fatalf("after reprocess: %s (%s)", m.Status, m.Error)
 		}
 		checkPresentation(t, lib.Layout().MediaDir(id), 2)
-		if jobs := transcodeJobs(t, data, id); len(jobs) != 2 || jobs[1].State != "completed" {
+		if jobs := waitJobs(t, data, id); len(jobs) != 2 || jobs[1].State != "completed" {
 			t.Errorf("jobs of reprocessed media = %+v, want two, the last completed", jobs)
 		}
 	})
@@ -405,7 +427,7 @@ func TestBadMediaFailsOnce(t *testing.T) {
 		t.Errorf("error %q does not name the uploaded file", m.Error)
 	}
 	t.Logf("failure message: %s", m.Error)
-	if jobs := transcodeJobs(t, data, m.ID); len(jobs) != 1 || jobs[0].Attempt != 1 || jobs[0].State != "cancelled" {
+	if jobs := waitJobs(t, data, m.ID); len(jobs) != 1 || jobs[0].Attempt != 1 || jobs[0].State != "cancelled" {
 		t.Errorf("jobs = %+v, want one attempt, cancelled (no retry)", jobs)
 	}
 	if got := dirEntries(t, lib.Layout().SourceDir(m.ID)); !slices.Equal(got, []string{"source.txt"}) {
@@ -522,4 +544,123 @@ type blockingTranscoder struct{}
 func (blockingTranscoder) Transcode(ctx context.Context, _ library.TranscodeJob) (*library.TranscodeResult, error) {
 	<-ctx.Done()
 	return nil, ctx.Err()
+}
+
+func TestParseFormatSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		text string
+	}{
+		{"1048576", 1 << 20, "1 MiB"},
+		{"100MB", 100_000_000, "100 MB"},
+		{"100 MB", 100_000_000, "100 MB"},
+		{"20GiB", 20 << 30, "20 GiB"},
+		{"1.5GB", 1_500_000_000, "1500 MB"},
+		{"512k", 512 << 10, "512 KiB"},
+		{"7", 7, "7 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := library.ParseSize(tt.in)
+			if err != nil || got != tt.want {
+				t.Fatalf("ParseSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+			}
+			if s := library.FormatSize(got); s != tt.text {
+				t.Errorf("FormatSize(%d) = %q, want %q", got, s, tt.text)
+			}
+		})
+	}
+	for _, bad := range []string{"", "MB", "ten", "5 parsecs", "-1", "1e400"} {
+		t.Run("bad "+bad, func(t *testing.T) {
+			if _, err := library.ParseSize(bad); hlsd.ErrorCode(err) != hlsd.EINVALID {
+				t.Errorf("ParseSize(%q) = %v, want invalid", bad, err)
+			}
+		})
+	}
+}
+
+func TestStopWithoutStart(t *testing.T) {
+	dir := t.TempDir()
+	lib, err := library.New(context.Background(), library.Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second library on the same data directory is refused while the first holds it.
+	if _, err := library.New(context.Background(), library.Config{DataDir: dir}); hlsd.ErrorCode(err) != hlsd.ECONFLICT {
+		t.Errorf("second New on the same data = %v, want conflict", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := lib.Stop(ctx); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	lib2, err := library.New(context.Background(), library.Config{DataDir: dir})
+	if err != nil {
+		t.Fatalf("New after Stop: %v", err)
+	}
+	lib2.Stop(ctx)
+}
+
+// TestParallelCreates uploads ten files at once: the single SQLite
+// connection serialises them without a "database is locked" failure.
+func TestParallelCreates(t *testing.T) {
+	data := t.TempDir()
+	lib := start(t, library.Config{DataDir: data, Transcoder: blockingTranscoder{}})
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for i := range 10 {
+		wg.Go(func() {
+			body := strings.NewReader(strings.Repeat("z", 100_000+i))
+			if _, err := lib.Create(context.Background(), body, library.Upload{Filename: fmt.Sprintf("clip%d.mp4", i)}); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("Create: %v", err)
+	}
+	page, err := lib.List(context.Background(), hlsd.MediaFilter{})
+	if err != nil || len(page.Media) != 10 {
+		t.Fatalf("List = %d media, %v; want 10", len(page.Media), err)
+	}
+	if got := dirEntries(t, filepath.Join(data, "sources")); len(got) != 10 {
+		t.Errorf("%d source folders, want 10", len(got))
+	}
+}
+
+// TestDeleteQueued deletes a media whose job waits behind a running one,
+// then the running one: both jobs end cancelled and nothing is left.
+func TestDeleteQueued(t *testing.T) {
+	data := t.TempDir()
+	lib := start(t, library.Config{DataDir: data, Transcoder: blockingTranscoder{}})
+	first := createFile(t, lib, writeTemp(t, "a.mp4"), library.Upload{})
+	waitFor(t, lib, first.ID, "processing", func(m *hlsd.Media) bool { return m.Status == hlsd.StatusProcessing })
+	second := createFile(t, lib, writeTemp(t, "b.mp4"), library.Upload{})
+	for _, id := range []string{second.ID, first.ID} {
+		if err := lib.Delete(context.Background(), id); err != nil {
+			t.Fatalf("Delete %s: %v", id, err)
+		}
+	}
+	for _, id := range []string{first.ID, second.ID} {
+		if jobs := waitJobs(t, data, id); len(jobs) != 1 || jobs[0].State != "cancelled" {
+			t.Errorf("jobs of %s = %+v, want cancelled", id, jobs)
+		}
+	}
+	for _, dir := range []string{"sources", "media", "tmp"} {
+		if got := dirEntries(t, filepath.Join(data, dir)); len(got) != 0 {
+			t.Errorf("%s holds %v after deleting everything", dir, got)
+		}
+	}
+}
+
+func writeTemp(t *testing.T, name string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte("some bytes"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

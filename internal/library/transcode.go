@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hlsd/hlsd"
+	"github.com/hlsd/hlsd/internal/hls"
 	"github.com/hlsd/hlsd/internal/ingest"
 	"github.com/hlsd/hlsd/internal/sqlite"
 	"github.com/hlsd/hlsd/internal/webhook"
@@ -164,7 +165,7 @@ func (w *transcodeWorker) Work(ctx context.Context, job *river.Job[TranscodeArgs
 	defer timer.Stop()
 	var limit time.Duration = MinJobTimeout
 	var setDeadline sync.Once
-	pw := newProgressWriter(l, id, cancel, logger)
+	pw := newProgressWriter(l, id, out, cancel, logger)
 	res, err := transcodeSafely(jctx, l.transcoder, TranscodeJob{
 		Input:  src,
 		Output: out,
@@ -306,6 +307,7 @@ func (l *Library) fail(ctx context.Context, id string, job *river.Job[TranscodeA
 type progressWriter struct {
 	l      *Library
 	id     string
+	dir    string // the presentation, whose master playlist tells the kind early
 	cancel context.CancelCauseFunc
 	logger *slog.Logger
 
@@ -316,8 +318,8 @@ type progressWriter struct {
 	done    chan struct{}
 }
 
-func newProgressWriter(l *Library, id string, cancel context.CancelCauseFunc, logger *slog.Logger) *progressWriter {
-	p := &progressWriter{l: l, id: id, cancel: cancel, logger: logger, quit: make(chan struct{}), done: make(chan struct{})}
+func newProgressWriter(l *Library, id, dir string, cancel context.CancelCauseFunc, logger *slog.Logger) *progressWriter {
+	p := &progressWriter{l: l, id: id, dir: dir, cancel: cancel, logger: logger, quit: make(chan struct{}), done: make(chan struct{})}
 	go p.loop()
 	return p
 }
@@ -337,7 +339,7 @@ func (p *progressWriter) loop() {
 	defer close(p.done)
 	t := time.NewTicker(ProgressInterval)
 	defer t.Stop()
-	durationKnown := false
+	durationKnown, kindKnown := false, false
 	for {
 		select {
 		case <-p.quit:
@@ -356,6 +358,11 @@ func (p *progressWriter) loop() {
 		if !durationKnown && pr.Total > 0 {
 			upd.Duration = hlsd.Ptr(pr.Total.Seconds())
 		}
+		if !kindKnown {
+			if kind := masterKind(p.dir); kind != "" {
+				upd.Kind = &kind
+			}
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_, err := p.l.db.UpdateMedia(ctx, p.id, upd)
 		cancel()
@@ -368,8 +375,30 @@ func (p *progressWriter) loop() {
 			p.logger.Warn("store progress", "err", err)
 		default:
 			durationKnown = durationKnown || upd.Duration != nil
+			kindKnown = kindKnown || upd.Kind != nil
 		}
 	}
+}
+
+// masterKind tells video from audio by the master playlist that progressive
+// ingest writes before encoding, so the catalog (and the poster URL) knows
+// the kind while the media is still processing. It returns "" while the
+// playlist is not there.
+func masterKind(dir string) hlsd.Kind {
+	data, err := os.ReadFile(filepath.Join(dir, "master.m3u8"))
+	if err != nil {
+		return ""
+	}
+	mv, err := hls.ParseMultivariant(data)
+	if err != nil || len(mv.Variants) == 0 {
+		return ""
+	}
+	for _, v := range mv.Variants {
+		if v.Width > 0 || v.Height > 0 {
+			return hlsd.KindVideo
+		}
+	}
+	return hlsd.KindAudio
 }
 
 // recoverJobs makes the jobs a dead process left running available again

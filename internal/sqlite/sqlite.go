@@ -44,6 +44,8 @@ const timeFormat = "2006-01-02T15:04:05.000000Z"
 // lock (another process, or the sqlite3 shell) before failing.
 const BusyTimeout = 10 * time.Second
 
+var uriEscaper = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+
 // DB is the catalog on one SQLite file. It implements hlsd.Catalog.
 type DB struct {
 	db *sql.DB
@@ -55,7 +57,8 @@ var _ hlsd.Catalog = (*Tx)(nil)
 // Open opens (creating if needed) the SQLite database at path and applies
 // pending migrations.
 func Open(ctx context.Context, path string) (*DB, error) {
-	dsn := "file:" + path + "?" + strings.Join([]string{
+	// The driver reads a URI: escape what would end the path early.
+	dsn := "file:" + uriEscaper.Replace(path) + "?" + strings.Join([]string{
 		"_pragma=busy_timeout(" + strconv.Itoa(int(BusyTimeout/time.Millisecond)) + ")",
 		"_pragma=journal_mode(WAL)",
 		"_pragma=foreign_keys(1)",

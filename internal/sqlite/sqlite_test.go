@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -102,5 +103,23 @@ func TestTxRollback(t *testing.T) {
 	}
 	if _, err := db.GetMedia(ctx, id); hlsd.ErrorCode(err) != hlsd.ENOTFOUND {
 		t.Errorf("GetMedia after rollback = %v, want not found", err)
+	}
+}
+
+func TestOddPaths(t *testing.T) {
+	for _, name := range []string{"a?b", "c#d", "e%20f", "g h"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), name)
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			db := open(t, filepath.Join(dir, "hlsd.db"))
+			if err := db.CreateMedia(context.Background(), &hlsd.Media{Title: "x"}); err != nil {
+				t.Fatalf("CreateMedia: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "hlsd.db")); err != nil {
+				t.Errorf("database not at the given path: %v", err)
+			}
+		})
 	}
 }
