@@ -11,13 +11,13 @@
 # for, 0.75 or lower) and the default ladder (1080p..360p, for the speed as a
 # multiple of realtime).
 #
-# Environment: BENCH_ROUNDS (2; the median is reported), HLSD_BIN, BENCH_OUT.
+# Environment: BENCH_INGEST_ROUNDS (2; the median is reported), HLSD_BIN, BENCH_OUT.
 # Raw figures, hlsd's --json summaries and the reference commands go to
 # $BENCH_OUT/ingest/.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-ROUNDS=${BENCH_ROUNDS:-2}
+ROUNDS=${BENCH_INGEST_ROUNDS:-2}
 SRC_SECONDS=20
 out=$OUT_DIR/ingest
 cache=$OUT_DIR/cache
@@ -64,56 +64,64 @@ WRAP
 chmod +x "$tmp/wrap/ffmpeg"
 (cd "$REPO_DIR" && go build -o "$tmp/ingestref" ./bench/ingestref) || die "build bench/ingestref failed"
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b - a}'; }
+# timed STDOUT STDERR CMD...: runs CMD with its output in those files and
+# prints "WALL CPU" in seconds, CPU being the user+system time of CMD and of
+# every process it waited for (ffmpeg's encoder threads included).
+timed() {
+	local so=$1 se=$2 t TIMEFORMAT='%R %U %S'
+	shift 2
+	t=$({ time "$@" >"$so" 2>"$se"; } 2>&1) || return 1
+	awk '{printf "%.2f %.2f", $1, $2 + $3}' <<<"$t"
+}
 
-printf 'ladder\tround\trun\twall_s\n' >"$out/runs.tsv"
+printf 'ladder\tround\trun\twall_s\tcpu_s\n' >"$out/runs.tsv"
 
 # run_hlsd LADDER ROUND: one `hlsd ingest`, capturing its ffmpeg command.
 run_hlsd() {
-	local ladder=$1 r=$2 dest=$tmp/hlsd-$1 flags=() t0 t1
+	local ladder=$1 r=$2 dest=$tmp/hlsd-$1 flags=() res f
+	local -a args
 	[ "$ladder" = default ] || flags=(--ladder "$ladder")
 	rm -rf "$dest" "$tmp/capture"/*
-	t0=$(now)
-	if ! PATH="$tmp/wrap:$PATH" HLSD_BENCH_CAPTURE="$tmp/capture" timeout 600 \
-		"$HLSD_BIN" ingest -o "$dest" --json "${flags[@]}" "$src" >"$out/hlsd-$ladder-r$r.json" 2>"$out/hlsd-$ladder-r$r.err"; then
+	res=$(timed "$out/hlsd-$ladder-r$r.json" "$out/hlsd-$ladder-r$r.err" \
+		env PATH="$tmp/wrap:$PATH" HLSD_BENCH_CAPTURE="$tmp/capture" \
+		timeout 600 "$HLSD_BIN" ingest -o "$dest" --json "${flags[@]}" "$src") ||
 		die "hlsd ingest failed: $(tail -3 "$out/hlsd-$ladder-r$r.err")"
-	fi
-	t1=$(now)
-	printf '%s\t%s\thlsd\t%s\n' "$ladder" "$r" "$(elapsed "$t0" "$t1")" >>"$out/runs.tsv"
+	printf '%s\t%s\thlsd\t%s\t%s\n' "$ladder" "$r" ${res} >>"$out/runs.tsv"
 	# The transcode is the ffmpeg run with an HLS output (the poster run has none).
-	local f
 	f=$(grep -lz -- '^hls$' "$tmp/capture"/*.argv 2>/dev/null | head -1) ||
 		die "no ffmpeg transcode captured: does hlsd run ffmpeg from PATH?"
 	cp "$f" "$out/hlsd-$ladder.argv"
-	say "  round $r hlsd ingest ($ladder): $(tail -1 "$out/runs.tsv" | cut -f4) s"
+	mapfile -d '' -t args <"$f"
+	{ printf 'ffmpeg'; printf ' %q' "${args[@]}"; printf '\n'; } | sed "s|$tmp|\$TMP|g" >"$out/hlsd-$ladder.command.txt"
+	say "  round $r hlsd ingest ($ladder): ${res% *} s wall, ${res#* } s CPU"
 }
 
 # run_ref LADDER ROUND: the per-rendition ffmpeg commands, one after another.
 run_ref() {
-	local ladder=$1 r=$2 dest=$tmp/ref-$1 t0 t1 a0 a1 argv name
-	local -a args
+	local ladder=$1 r=$2 dest=$tmp/ref-$1 argv name res wall=0 cpu=0
+	local -a args cmds
 	[ -s "$out/hlsd-$ladder.argv" ] || die "no captured hlsd command for $ladder"
 	rm -rf "$dest"
 	mapfile -t cmds < <("$tmp/ingestref" -argv "$out/hlsd-$ladder.argv" -dir "$dest")
-	t0=$(now)
+	[ ${#cmds[@]} -gt 0 ] || die "bench/ingestref made no reference command"
 	for argv in "${cmds[@]}"; do
 		mapfile -d '' -t args <"$argv"
 		name=$(basename "$argv" .argv)
-		a0=$(now)
-		timeout 600 "$real_ffmpeg" "${args[@]}" >/dev/null 2>"$out/ref-$ladder-$name-r$r.err" ||
+		res=$(timed /dev/null "$out/ref-$ladder-$name-r$r.err" timeout 600 "$real_ffmpeg" "${args[@]}") ||
 			die "reference ffmpeg $name failed: $(tail -3 "$out/ref-$ladder-$name-r$r.err")"
-		a1=$(now)
-		printf '%s\t%s\tref:%s\t%s\n' "$ladder" "$r" "${name#*-}" "$(elapsed "$a0" "$a1")" >>"$out/runs.tsv"
+		printf '%s\t%s\tref:%s\t%s\t%s\n' "$ladder" "$r" "${name#*-}" ${res} >>"$out/runs.tsv"
+		wall=$(awk -v a="$wall" -v b="${res% *}" 'BEGIN {print a + b}')
+		cpu=$(awk -v a="$cpu" -v b="${res#* }" 'BEGIN {print a + b}')
 	done
-	t1=$(now)
-	printf '%s\t%s\tref\t%s\n' "$ladder" "$r" "$(elapsed "$t0" "$t1")" >>"$out/runs.tsv"
+	printf '%s\t%s\tref\t%.2f\t%.2f\n' "$ladder" "$r" "$wall" "$cpu" >>"$out/runs.tsv"
 	# Keep a readable copy of the reference commands.
 	for argv in "${cmds[@]}"; do
+		mapfile -d '' -t args <"$argv"
 		printf 'ffmpeg'
-		tr '\0' '\n' <"$argv" | sed "s|^|  |; s|$tmp|\$TMP|g" | paste -sd ' ' | sed 's/^/ /'
-	done >"$out/ref-$ladder.commands.txt"
-	say "  round $r reference ($ladder, ${#cmds[@]} ffmpeg runs): $(tail -1 "$out/runs.tsv" | cut -f4) s"
+		printf ' %q' "${args[@]}"
+		printf '\n'
+	done | sed "s|$tmp|\$TMP|g" >"$out/ref-$ladder.commands.txt"
+	say "  round $r reference ($ladder, ${#cmds[@]} ffmpeg runs): $wall s wall, $cpu s CPU"
 }
 
 ladders=(720p,480p,360p default)
@@ -140,23 +148,25 @@ for ladder in "${ladders[@]}"; do
 done
 
 # --- summary -----------------------------------------------------------------
+# med LADDER RUN [COLUMN]: median over rounds of wall (4) or CPU (5) seconds.
 med() {
-	awk -F'\t' -v l="$1" -v k="$2" 'NR > 1 && $1 == l && $3 == k {print $4}' "$out/runs.tsv" | median
+	awk -F'\t' -v l="$1" -v k="$2" -v col="${3:-4}" 'NR > 1 && $1 == l && $3 == k {print $col}' "$out/runs.tsv" | median
 }
 {
 	printf '\nIngest benchmark: %s s of 1080p30 H.264+AAC (lavfi testsrc2 + sine), median of %s rounds.\n' \
 		"$SRC_SECONDS" "$ROUNDS"
 	printf 'hlsd = bin/hlsd ingest (one ffmpeg, split graph, plus probe, poster and playlists);\n'
 	printf 'reference = one plain ffmpeg per rendition with the same arguments, run one after another.\n\n'
-	printf '%-18s %10s %12s %12s %14s\n' ladder 'hlsd s' 'reference s' 'hlsd/ref' 'hlsd realtime'
+	printf '%-18s %8s %8s %9s %9s %9s %9s %10s\n' ladder 'hlsd s' 'ref s' 'hlsd/ref' \
+		'hlsd CPU' 'ref CPU' 'CPU ratio' 'realtime'
 	for ladder in "${ladders[@]}"; do
-		h=$(med "$ladder" hlsd)
-		ref=$(med "$ladder" ref)
 		label=$ladder
 		[ "$ladder" = default ] && label="default (1080p..)"
-		awk -v l="$label" -v h="$h" -v r="$ref" -v d="$SRC_SECONDS" \
-			'BEGIN {printf "%-18s %10.2f %12.2f %11.2fx %13.2fx\n", l, h, r, h / r, d / h}'
+		awk -v l="$label" -v h="$(med "$ladder" hlsd)" -v r="$(med "$ladder" ref)" \
+			-v hc="$(med "$ladder" hlsd 5)" -v rc="$(med "$ladder" ref 5)" -v d="$SRC_SECONDS" \
+			'BEGIN {printf "%-18s %8.2f %8.2f %8.2fx %9.1f %9.1f %8.2fx %9.2fx\n", l, h, r, h / r, hc, rc, hc / rc, d / h}'
 	done
+	printf '(seconds are wall time; CPU is user+system seconds; realtime = source duration / hlsd wall time)\n'
 	printf '\nReference runs, median seconds per rendition:\n'
 	for ladder in "${ladders[@]}"; do
 		printf '  %-16s' "$ladder"
