@@ -197,7 +197,7 @@ func (p *Prober) run(ctx context.Context, abs, name string) ([]byte, error) {
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin,
+	cmd := command(ctx, bin,
 		"-v", "error", "-hide_banner",
 		"-protocol_whitelist", ProtocolAllowlist(),
 		"-format_whitelist", DemuxerAllowlist(),
@@ -206,7 +206,6 @@ func (p *Prober) run(ctx context.Context, abs, name string) ([]byte, error) {
 	stdout := &cappedBuffer{max: maxProbeOutput}
 	stderr := &cappedBuffer{max: 64 << 10}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run()
 	switch {
 	case errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) && cmd.Process == nil:

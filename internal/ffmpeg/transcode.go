@@ -111,8 +111,7 @@ func (r *Runner) Run(ctx context.Context, args []string, progress func(Progress)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.WaitDelay = 5 * time.Second
+	cmd := command(ctx, bin, args...)
 	tail := &tailWriter{max: 20}
 	if r.Log != nil {
 		cmd.Stderr = io.MultiWriter(tail, r.Log)
