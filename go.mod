@@ -3,6 +3,7 @@ module github.com/hlsd/hlsd
 go 1.26.0
 
 require (
+	github.com/Eyevinn/mp4ff v0.47.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/chromedp/cdproto v0.0.0-20250724212937-08a3db8b4327 // indirect

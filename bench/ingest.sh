@@ -11,13 +11,13 @@
 # for, 0.75 or lower) and the default ladder (1080p..360p, for the speed as a
 # multiple of realtime).
 #
-# Environment: BENCH_INGEST_ROUNDS (2; the median is reported), HLSD_BIN, BENCH_OUT.
+# Environment: BENCH_INGEST_ROUNDS (3; the median is reported), HLSD_BIN, BENCH_OUT.
 # Raw figures, hlsd's --json summaries and the reference commands go to
 # $BENCH_OUT/ingest/.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-ROUNDS=${BENCH_INGEST_ROUNDS:-2}
+ROUNDS=${BENCH_INGEST_ROUNDS:-3}
 SRC_SECONDS=20
 out=$OUT_DIR/ingest
 cache=$OUT_DIR/cache
@@ -128,11 +128,13 @@ ladders=(720p,480p,360p default)
 say "bench: ingest: ${#ladders[@]} ladders x $ROUNDS rounds of hlsd ingest and the per-rendition reference"
 for ladder in "${ladders[@]}"; do
 	for r in $(seq "$ROUNDS"); do
-		if [ "$r" = 1 ]; then
-			run_hlsd "$ladder" "$r" # first: it captures the command the reference needs
+		# hlsd goes first in odd rounds (round 1 captures the command the
+		# reference is derived from), second in even rounds.
+		if [ $((r % 2)) = 1 ]; then
+			run_hlsd "$ladder" "$r"
 			run_ref "$ladder" "$r"
 		else
-			run_ref "$ladder" "$r" # alternate the order between rounds
+			run_ref "$ladder" "$r"
 			run_hlsd "$ladder" "$r"
 		fi
 	done

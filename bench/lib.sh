@@ -24,6 +24,8 @@ machine_info() {
 	printf 'nginx:   %s\n' "$(nginx -v 2>&1 | sed 's|.*nginx/||')"
 	printf 'wrk:     %s\n' "$(wrk -v 2>&1 | awk 'NR==1 {print $2}')"
 	printf 'hlsd:    %s\n' "$("$HLSD_BIN" version 2>/dev/null | head -1 || echo missing)"
+	printf 'load:    %s (1, 5, 15 min load average at the start: other work on the machine)\n' \
+		"$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 # median reads numbers, one a line, and prints their median (the mean of the

@@ -30,6 +30,6 @@ fi
 	for b in serve ingest; do
 		[ -f "$OUT_DIR/$b/summary.txt" ] && cat "$OUT_DIR/$b/summary.txt"
 	done
-	printf '\nTook %d s.\n' $(($(date +%s) - start))
+	printf '\nTook %d s; load average at the end: %s.\n' $(($(date +%s) - start)) "$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$OUT_DIR/summary.txt"
 printf '\nTook %d s. Summary: %s\n' $(($(date +%s) - start)) "$OUT_DIR/summary.txt"

@@ -246,7 +246,7 @@ med() {
 	printf 'Server and wrk share the machine'"'"'s %s cores. vs nginx: median over rounds of the\n' "$(nproc)"
 	printf 'requests/s ratio to nginx in the same round (range over rounds in brackets).\n\n'
 	printf '%-22s %5s %-9s %10s %11s %9s %9s %7s %6s %9s  %s\n' \
-		file conns server 'req/s' 'MB/s' 'p50 ms' 'p99 ms' 'srv CPU' errors 'vs nginx' '(range)'
+		file conns server 'req/s' 'MiB/s' 'p50 ms' 'p99 ms' 'srv CPU' errors 'vs nginx' '(range)'
 	for f in "${files[@]}"; do
 		label=$f
 		[ "$f" = seg.m4s ] && label="seg.m4s (4 MiB)"

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hlsd/hlsd"
+	"github.com/hlsd/hlsd/internal/library"
 	"github.com/hlsd/hlsd/internal/server"
 )
 
@@ -28,6 +29,14 @@ type serveConfig struct {
 	TLSKey          string
 	ShutdownTimeout time.Duration
 	PlaylistMaxAge  time.Duration
+
+	// Library and API (api.go of internal/server, token.go here).
+	APIToken      string
+	Workers       int
+	MaxUpload     int64
+	WatchDir      string
+	WebhookURL    string
+	WebhookSecret string
 }
 
 func runServe(ctx context.Context, m *Main, args []string) error {
@@ -51,7 +60,17 @@ func (m *Main) parseServeFlags(args []string) (serveConfig, error) {
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key `file` (PEM)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "on SIGINT/SIGTERM, how long in-flight responses may finish")
 	fs.DurationVar(&cfg.PlaylistMaxAge, "playlist-max-age", server.DefaultPlaylistMaxAge, "Cache-Control max-age of finished (VOD) and multivariant playlists")
+	var maxUpload string
+	fs.StringVar(&cfg.APIToken, "api-token", "", "bearer `token` of the /api/v1 routes; default: DATA/api-token, generated on first start")
+	fs.IntVar(&cfg.Workers, "workers", 1, "how many transcodes run at once")
+	fs.StringVar(&maxUpload, "max-upload", "20GiB", "largest accepted upload (`size` with unit: 100MB, 20GiB)")
+	fs.StringVar(&cfg.WatchDir, "watch", "", "import media files dropped in `dir` once their size stops changing")
+	fs.StringVar(&cfg.WebhookURL, "webhook", "", "POST media.ready, media.failed and media.deleted events to `url`")
+	fs.StringVar(&cfg.WebhookSecret, "webhook-secret", "", "sign webhook requests with HMAC-SHA256 and this `secret` (Hlsd-Signature header)")
 	if err := m.parseFlags(fs, args); err != nil {
+		return cfg, err
+	}
+	if err := cfg.checkLibraryFlags(maxUpload); err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
@@ -123,7 +142,34 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		}
 	}
 
+	token, err := m.apiToken(cfg)
+	if err != nil {
+		return err
+	}
+	lib, err := library.New(ctx, library.Config{
+		DataDir:       cfg.DataDir,
+		Workers:       cfg.Workers,
+		Logger:        logger,
+		WebhookURL:    cfg.WebhookURL,
+		WebhookSecret: cfg.WebhookSecret,
+		WatchDir:      cfg.WatchDir,
+		WatchMaxSize:  cfg.MaxUpload,
+		Present:       server.PresentMedia,
+	})
+	if err != nil {
+		return err
+	}
+	// The library stops after the HTTP server has drained (deferred calls
+	// run last-in first-out): running transcodes go back to the queue.
+	defer m.stopLibrary(lib, logger)
+	if err := lib.Start(ctx); err != nil {
+		return err
+	}
+
 	srv, err := server.New(server.Config{
+		Library:         lib,
+		APIToken:        token,
+		MaxUpload:       cfg.MaxUpload,
 		DataDir:         cfg.DataDir,
 		StaticDir:       cfg.StaticDir,
 		CORSOrigins:     cfg.CORSOrigins,

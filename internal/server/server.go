@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/hlsd/hlsd/internal/library"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -72,6 +73,15 @@ type Config struct {
 	// ReadHeaderTimeout and IdleTimeout override the package defaults of
 	// the same names (tests shorten them).
 	ReadHeaderTimeout, IdleTimeout time.Duration
+
+	// Library, when set, enables the REST API and tus uploads under
+	// /api/v1 (api.go); its data directory must be DataDir.
+	Library *library.Library
+	// APIToken is the bearer token of every /api/v1 route (required with
+	// Library); it also keys web UI session cookies (auth.go).
+	APIToken string
+	// MaxUpload is the largest accepted upload in bytes (0: no limit).
+	MaxUpload int64
 }
 
 // Server is hlsd's HTTP handler. Create it with New, serve it with Serve (or
@@ -85,6 +95,8 @@ type Server struct {
 
 	media  *tree // DataDir/media, opened once
 	static *tree // StaticDir, or nil
+
+	tus http.Handler // tus uploads (api_tus.go), with Library only
 
 	// handler is mux wrapped in the shared middleware.
 	handler http.Handler
@@ -142,6 +154,16 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	if cfg.Library != nil {
+		if cfg.APIToken == "" {
+			s.Close()
+			return nil, errors.New("server: the API needs a token")
+		}
+		if s.tus, err = s.newTus(); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	s.routes()
 	s.handler = s.instrument(rejectBadPaths(s.mux))
 	return s, nil
@@ -166,6 +188,10 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("GET /static/{path...}", s.handleStatic)
 		s.mux.HandleFunc("OPTIONS /static/{path...}", s.handleOptions)
 		s.mux.HandleFunc("GET /static", s.handleNotFound)
+	}
+	if s.cfg.Library != nil {
+		s.apiRoutes() // REST API and tus uploads, api.go
+		s.uiRoutes()  // web UI: pages, sign-in, assets (ui.go)
 	}
 }
 

@@ -1,0 +1,450 @@
+// Command firstplay measures two figures of the media library on this
+// machine, against a real `hlsd serve` on 127.0.0.1:
+//
+//   - time to first playable: from the moment a raw POST of a 10-minute
+//     1080p30 source has been answered (upload finished) until hls.js in
+//     headless Chromium is playing its playback URL (currentTime > 0). The
+//     player starts trying at once and retries while the playlist is not
+//     there yet, as a page would. The moment the multivariant playlist first
+//     answers 200 is printed too.
+//   - upload throughput: MB/s of a raw POST of a ~1 GB file (streamed from
+//     disk, written to disk by hlsd), next to two references on the same
+//     file: reading it (cat file > /dev/null) and copying it (cp).
+//
+// The source is made once with ffmpeg's lavfi test sources (x264
+// ultrafast) and cached in bench/out/cache/. Run from the repository root:
+//
+//	go run ./bench/firstplay [-hlsd bin/hlsd] [-runs 3] [-upload-size 1GiB]
+//
+// It needs ffmpeg, Debian's chromium and web/node_modules (npm ci in web/).
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+const (
+	chromium = "/usr/bin/chromium"
+	hlsJS    = "web/node_modules/hls.js/dist/hls.min.js"
+	token    = "firstplay-bench-token-0123456789"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "firstplay:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	bin := flag.String("hlsd", "bin/hlsd", "hlsd binary (built with go build -o bin/hlsd ./cmd/hlsd when missing)")
+	out := flag.String("out", "bench/out", "output folder (source cache in OUT/cache, data and summary in OUT/firstplay)")
+	runs := flag.Int("runs", 3, "uploads of the 10-minute source to time (median printed)")
+	minutes := flag.Int("minutes", 10, "length of the 1080p source")
+	uploadMiB := flag.Int("upload-mib", 1024, "size of the throughput file in MiB")
+	flag.Parse()
+
+	if _, err := os.Stat(*bin); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(os.Stderr, "building %s\n", *bin)
+		if b, err := exec.Command("go", "build", "-o", *bin, "./cmd/hlsd").CombinedOutput(); err != nil {
+			return fmt.Errorf("go build: %v\n%s", err, b)
+		}
+	}
+	for _, need := range []string{chromium, hlsJS} {
+		if _, err := os.Stat(need); err != nil {
+			return fmt.Errorf("%s missing (install chromium; npm ci in web/)", need)
+		}
+	}
+	cache := filepath.Join(*out, "cache")
+	work := filepath.Join(*out, "firstplay")
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return err
+	}
+	os.RemoveAll(work)
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return err
+	}
+	defer os.RemoveAll(filepath.Join(work, "data"))
+
+	src := filepath.Join(cache, fmt.Sprintf("firstplay-1080p30-%dmin.mp4", *minutes))
+	if err := makeSource(src, *minutes); err != nil {
+		return err
+	}
+
+	srv, err := startHLSD(*bin, filepath.Join(work, "data"))
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+
+	player, err := newPlayer()
+	if err != nil {
+		return err
+	}
+	defer player.close()
+
+	var lines []string
+	say := func(format string, args ...any) {
+		l := fmt.Sprintf(format, args...)
+		fmt.Println(l)
+		lines = append(lines, l)
+	}
+	fi, _ := os.Stat(src)
+	say("time to first playable: %d-minute 1080p30 H.264/AAC source (%.0f MB), raw POST on 127.0.0.1, --workers 1", *minutes, mb(fi.Size()))
+	var ttfp, ttm []float64
+	for i := range *runs {
+		r, err := firstPlayable(srv, player, src)
+		if err != nil {
+			return fmt.Errorf("run %d: %w", i+1, err)
+		}
+		say("  run %d: upload %.1f s; master playlist after %.2f s; hls.js playing after %.2f s", i+1, r.upload.Seconds(), r.master.Seconds(), r.playing.Seconds())
+		ttfp = append(ttfp, r.playing.Seconds())
+		ttm = append(ttm, r.master.Seconds())
+	}
+	say("time to first playable (median of %d): %.2f s (master playlist %.2f s)", *runs, median(ttfp), median(ttm))
+
+	// Throughput on a file of random bytes: hlsd accepts it (201) and the
+	// job fails once probing finds no media, which costs nothing.
+	big := filepath.Join(work, "upload.bin")
+	if err := writeRandom(big, int64(*uploadMiB)<<20); err != nil {
+		return err
+	}
+	defer os.Remove(big)
+	readRef, err := timeCmd("sh", "-c", "cat "+big+" > /dev/null")
+	if err != nil {
+		return err
+	}
+	copyRef, err := timeCmd("cp", big, big+".copy")
+	os.Remove(big + ".copy")
+	if err != nil {
+		return err
+	}
+	up, id, err := srv.upload(big, "throughput.bin")
+	if err != nil {
+		return err
+	}
+	srv.delete(id)
+	n := float64(int64(*uploadMiB) << 20)
+	say("upload throughput (%d MiB raw POST): %.0f MB/s; disk references on the same file: read %.0f MB/s, copy %.0f MB/s (upload = %.0f%% of copy)",
+		*uploadMiB, n/1e6/up.Seconds(), n/1e6/readRef.Seconds(), n/1e6/copyRef.Seconds(), 100*copyRef.Seconds()/up.Seconds())
+
+	return os.WriteFile(filepath.Join(work, "summary.txt"), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+}
+
+func mb(n int64) float64 { return float64(n) / 1e6 }
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// makeSource encodes the test source once (ultrafast keeps it short).
+func makeSource(path string, minutes int) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	secs := fmt.Sprint(minutes * 60)
+	fmt.Fprintf(os.Stderr, "making %s (once)\n", path)
+	tmp := path + ".part.mp4"
+	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+		"-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30:duration="+secs,
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration="+secs,
+		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+		"-c:a", "aac", "-b:a", "128k", "-ac", "2", "-movflags", "+faststart", tmp)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("ffmpeg: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
+
+func writeRandom(path string, size int64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 1<<20)
+	rand.Read(buf)
+	for n := int64(0); n < size; n += int64(len(buf)) {
+		if _, err := f.Write(buf); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func timeCmd(name string, args ...string) (time.Duration, error) {
+	start := time.Now()
+	if b, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("%s: %v: %s", name, err, b)
+	}
+	return time.Since(start), nil
+}
+
+// server is a running `hlsd serve`.
+type server struct {
+	cmd  *exec.Cmd
+	base string
+	done chan struct{}
+}
+
+var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
+
+func startHLSD(bin, data string) (*server, error) {
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", data, "--log-format", "off")
+	cmd.Env = append(os.Environ(), "HLSD_API_TOKEN="+token)
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{cmd: cmd, done: make(chan struct{})}
+	addr := make(chan string, 1)
+	go func() {
+		b := make([]byte, 64<<10)
+		var seen strings.Builder
+		for {
+			n, err := pipe.Read(b)
+			seen.Write(b[:n])
+			if m := listening.FindStringSubmatch(seen.String()); m != nil {
+				select {
+				case addr <- m[1]:
+				default:
+				}
+			}
+			if err != nil {
+				break
+			}
+			if seen.Len() > 1<<20 {
+				seen.Reset()
+			}
+		}
+		cmd.Wait()
+		close(s.done)
+	}()
+	select {
+	case a := <-addr:
+		s.base = "http://" + a
+		return s, nil
+	case <-s.done:
+		return nil, errors.New("hlsd exited before listening")
+	case <-time.After(time.Minute):
+		cmd.Process.Kill()
+		return nil, errors.New("hlsd did not start")
+	}
+}
+
+func (s *server) stop() {
+	s.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-s.done:
+	case <-time.After(time.Minute):
+		s.cmd.Process.Kill()
+	}
+}
+
+func (s *server) request(method, path string, body io.Reader, size int64) (*http.Response, []byte, error) {
+	req, err := http.NewRequest(method, s.base+path, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.ContentLength = size
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp, b, err
+}
+
+// upload POSTs path raw and returns how long it took and the media id.
+func (s *server) upload(path, name string) (time.Duration, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	fi, _ := f.Stat()
+	start := time.Now()
+	resp, body, err := s.request("POST", "/api/v1/media?filename="+name, f, fi.Size())
+	d := time.Since(start)
+	if err != nil {
+		return 0, "", err
+	}
+	if resp.StatusCode != http.StatusCreated {
+		return 0, "", fmt.Errorf("upload: %d %s", resp.StatusCode, body)
+	}
+	var m struct{ ID string }
+	if err := json.Unmarshal(body, &m); err != nil {
+		return 0, "", err
+	}
+	return d, m.ID, nil
+}
+
+func (s *server) delete(id string) {
+	s.request("DELETE", "/api/v1/media/"+id, nil, 0)
+}
+
+type result struct {
+	upload, master, playing time.Duration
+}
+
+// firstPlayable uploads src, then at once has the player try the playback
+// URL until it plays, while another goroutine notes when the multivariant
+// playlist first answers 200.
+func firstPlayable(s *server, p *player, src string) (result, error) {
+	var r result
+	up, id, err := s.upload(src, "firstplay.mp4")
+	if err != nil {
+		return r, err
+	}
+	defer s.delete(id)
+	r.upload = up
+	start := time.Now()
+	playURL := s.base + "/hls/" + id + "/master.m3u8"
+
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			resp, err := http.Get(playURL)
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					r.master = time.Since(start)
+					return
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	err = p.playUntilPlaying(ctx, playURL)
+	r.playing = time.Since(start)
+	wg.Wait()
+	return r, err
+}
+
+// player is headless Chromium with a page that plays a URL through hls.js.
+type player struct {
+	pages  *http.Server
+	origin string
+	ctx    context.Context
+	cancel func()
+}
+
+const page = `<!doctype html><meta charset="utf-8"><video id="v" muted playsinline></video>
+<script src="/hls.min.js"></script>
+<script>
+// play(url) resolves once the video plays; it retries while the playlist
+// is not there yet (404) or not playable yet, as an impatient page would.
+function play(url) {
+  return new Promise((resolve, reject) => {
+    const v = document.getElementById('v');
+    let hls;
+    const attempt = () => {
+      if (hls) hls.destroy();
+      hls = new Hls({manifestLoadingMaxRetry: 0, levelLoadingMaxRetry: 0});
+      hls.on(Hls.Events.ERROR, (e, d) => { if (d.fatal) setTimeout(attempt, 100); });
+      hls.on(Hls.Events.MANIFEST_PARSED, () => v.play().catch(() => {}));
+      hls.loadSource(url);
+      hls.attachMedia(v);
+    };
+    const check = setInterval(() => {
+      if (v.currentTime > 0 && !v.paused) { clearInterval(check); hls.destroy(); v.removeAttribute('src'); v.load(); resolve(true); }
+    }, 20);
+    attempt();
+  });
+}
+</script>`
+
+func newPlayer() (*player, error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, page)
+	})
+	mux.HandleFunc("GET /hls.min.js", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, hlsJS)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &player{pages: &http.Server{Handler: mux}, origin: "http://" + ln.Addr().String()}
+	go p.pages.Serve(ln)
+
+	profile, err := os.MkdirTemp("", "firstplay-chromium-")
+	if err != nil {
+		return nil, err
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium), chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("mute-audio", true), chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.UserDataDir(profile))
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	p.ctx = ctx
+	p.cancel = func() {
+		cancelCtx()
+		cancelAlloc()
+		os.RemoveAll(profile)
+		p.pages.Close()
+	}
+	if err := chromedp.Run(ctx, chromedp.Navigate(p.origin+"/")); err != nil {
+		p.cancel()
+		return nil, fmt.Errorf("start chromium: %w", err)
+	}
+	return p, nil
+}
+
+func (p *player) close() { p.cancel() }
+
+func (p *player) playUntilPlaying(ctx context.Context, url string) error {
+	tctx, cancel := context.WithCancel(p.ctx)
+	defer cancel()
+	go func() {
+		<-ctx.Done()
+		cancel()
+	}()
+	var ok bool
+	b, _ := json.Marshal(url)
+	return chromedp.Run(tctx, chromedp.Evaluate("play("+string(b)+")", &ok, func(ep *runtime.EvaluateParams) *runtime.EvaluateParams {
+		return ep.WithAwaitPromise(true)
+	}))
+}

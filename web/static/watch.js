@@ -1,0 +1,122 @@
+// watch.js: the watch page, /watch/{id}. It loads the media from the API,
+// starts the player as soon as there is something to play (while the media
+// is still processing, too), shows the playback URL and an embed snippet to
+// copy, and deletes the media after a confirmation.
+import { api, fmtDuration, renditionLabel, statusText, copyText } from './common.js';
+import { createPlayer } from './player.js';
+
+const main = document.getElementById('main');
+const id = main.dataset.id;
+const message = document.getElementById('message');
+const area = document.getElementById('player-area');
+const titleEl = document.getElementById('title');
+const metaEl = document.getElementById('meta');
+
+let media = null;
+let player = null;
+
+function showMessage(text, info = false) {
+  message.textContent = text;
+  message.classList.toggle('info', info);
+  message.hidden = !text;
+}
+
+function describe(m) {
+  const parts = [m.kind === 'audio' ? 'Audio' : m.kind === 'video' ? 'Video' : ''];
+  const d = fmtDuration(m.duration);
+  if (d) parts.push(d);
+  if (m.status !== 'ready') parts.push(statusText(m));
+  const names = (m.renditions || []).filter((r) => r.kind !== 'audio' || m.kind === 'audio').map(renditionLabel);
+  if (names.length) parts.push(names.join(', '));
+  return parts.filter(Boolean).join(' · ');
+}
+
+function render(m) {
+  media = m;
+  document.title = `${m.title} · hlsd`;
+  titleEl.textContent = m.title;
+  metaEl.textContent = describe(m);
+  const url = new URL(m.playback_url || `/hls/${m.id}/master.m3u8`, location.href).href;
+  document.getElementById('playback-url').value = url;
+  const embed = new URL(`/embed/${m.id}`, location.href).href;
+  const ratio = m.kind === 'audio' ? 'width="480" height="200"' : 'width="640" height="360"';
+  document.getElementById('embed-code').value =
+    `<iframe src="${embed}" ${ratio} title="${m.title.replace(/[&"<>]/g, (c) => ({ '&': '&amp;', '"': '&quot;', '<': '&lt;', '>': '&gt;' }[c]))}" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen style="border:0"></iframe>`;
+
+  if (m.status === 'failed') {
+    showMessage(m.error ? `Processing failed: ${m.error}` : 'Processing failed.');
+    return;
+  }
+  if (m.status === 'queued') {
+    showMessage('Waiting to be processed… playback starts as soon as the first segments are ready.', true);
+    return;
+  }
+  if (message.classList.contains('info')) showMessage('');
+  if (!player) {
+    player = createPlayer(area, {
+      src: m.playback_url || `/hls/${m.id}/master.m3u8`,
+      kind: m.kind === 'audio' ? 'audio' : 'video',
+      poster: m.poster_url || '',
+      title: m.title,
+      keyboard: true,
+      // While processing, the playlist may not be published yet.
+      shouldRetry: () => media && (media.status === 'processing' || media.status === 'queued'),
+      onError: (msg) => showMessage(msg),
+    });
+  }
+}
+
+async function refresh() {
+  try {
+    render(await api(`/media/${encodeURIComponent(id)}`));
+  } catch (err) {
+    if (err.status === 404) {
+      titleEl.textContent = 'Not found';
+      showMessage('This media does not exist (it may have been deleted).');
+      document.querySelector('.share').hidden = true;
+      document.getElementById('delete').hidden = true;
+      return false;
+    }
+    showMessage(err.message);
+  }
+  return media && (media.status === 'queued' || media.status === 'processing');
+}
+
+async function poll() {
+  if (await refresh()) setTimeout(poll, 1000);
+}
+poll();
+
+// Copy buttons.
+const copyStatus = document.getElementById('copy-status');
+for (const b of document.querySelectorAll('[data-copy]')) {
+  b.addEventListener('click', async () => {
+    const field = document.getElementById(b.dataset.copy);
+    const ok = await copyText(field);
+    const label = field.labels && field.labels[0] ? field.labels[0].textContent : 'Text';
+    copyStatus.textContent = ok ? `${label} copied.` : 'Copy failed: select the text and copy it yourself.';
+  });
+}
+
+// Delete with confirmation.
+const dialog = document.getElementById('confirm-delete');
+const deleteError = document.getElementById('delete-error');
+document.getElementById('delete').addEventListener('click', () => {
+  deleteError.hidden = true;
+  document.getElementById('confirm-h').textContent = media ? `Delete “${media.title}”?` : 'Delete this media?';
+  dialog.showModal();
+});
+document.getElementById('confirm-delete-button').addEventListener('click', async (e) => {
+  e.preventDefault(); // keep the dialog open until the server answered
+  const button = e.currentTarget;
+  button.disabled = true;
+  try {
+    await api(`/media/${encodeURIComponent(id)}`, { method: 'DELETE' });
+    if (player && player.hls) player.hls.destroy();
+    location.assign('/?deleted=' + encodeURIComponent(media ? media.title : id));
+  } catch (err) {
+    deleteError.textContent = `Could not delete: ${err.message}`;
+    deleteError.hidden = false;
+    button.disabled = false;
+  }
+});
