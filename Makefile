@@ -5,12 +5,22 @@ BIN     := bin/hlsd
 GOFLAGS ?=
 ARGS    ?=
 
-.PHONY: all build run test test-short bench fuzz deps deps-test deps-bench vet fmt clean
+.PHONY: all build web run test test-short bench fuzz deps deps-test deps-bench vet fmt clean
 
 all: build
 
-build:
+build: web
 	$(GO) build $(GOFLAGS) -trimpath -o $(BIN) ./cmd/hlsd
+
+# web copies the pinned front-end libraries (hls.js, tus-js-client) from
+# web/node_modules into web/dist/vendor, which the binary embeds. npm ci runs
+# when node_modules is missing or older than package-lock.json.
+web: web/node_modules/.package-lock.json
+	@cd web && npm run --silent build
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "hlsd: npm is needed to build the web UI: run make deps (installs nodejs and npm with apt-get)" >&2; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
 
 deps:
 	@scripts/deps.sh run
@@ -42,4 +52,4 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 clean:
-	rm -rf bin testdata/.cache
+	rm -rf bin testdata/.cache web/dist/vendor

@@ -71,6 +71,7 @@ type MediaUpdate struct {
 	Error      *string
 	Duration   *float64
 	Renditions *[]Rendition
+	Visibility *string
 	// IfStatus, when non-empty, makes the update conditional: it applies only
 	// while the media is in one of these statuses, and is ECONFLICT otherwise.
 	// It is how reprocess refuses media that is still being processed

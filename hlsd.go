@@ -69,4 +69,21 @@ type Media struct {
 	SourceSize int64     `json:"source_size,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
+	// Visibility is VisibilityPublic or VisibilitySigned; empty is public.
+	Visibility string `json:"visibility"`
+	// Encrypted is true when the segments are AES-128 encrypted; the key
+	// is kept outside the served folders and given only to allowed players.
+	Encrypted bool `json:"encrypted"`
 }
+
+// Visibilities of a media: who may play it.
+const (
+	// VisibilityPublic media plays for anyone who has its URL (the random
+	// id is the only secret).
+	VisibilityPublic = "public"
+	// VisibilitySigned media plays only with a valid playback token.
+	VisibilitySigned = "signed"
+)
+
+// ValidVisibility reports whether v is a visibility a media may have.
+func ValidVisibility(v string) bool { return v == VisibilityPublic || v == VisibilitySigned }

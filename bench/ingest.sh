@@ -5,7 +5,7 @@
 # against the reference: one plain ffmpeg run per rendition with the same
 # settings, audio in its own run, run one after another. The reference
 # commands are derived by bench/ingestref from the ffmpeg command line hlsd
-# really ran (captured by a wrapper put first on PATH), so the scaling,
+# really ran (captured by a wrapper given as its --ffmpeg), so the scaling,
 # encoder, rate control, keyframe and HLS muxer options are the same by
 # construction. Two ladders: 720p,480p,360p (the ratio the issue sets a goal
 # for, 0.75 or lower) and the default ladder (1080p..360p, for the speed as a
@@ -84,12 +84,12 @@ run_hlsd() {
 	rm -rf "$dest" "$tmp/capture"/*
 	res=$(timed "$out/hlsd-$ladder-r$r.json" "$out/hlsd-$ladder-r$r.err" \
 		env PATH="$tmp/wrap:$PATH" HLSD_BENCH_CAPTURE="$tmp/capture" \
-		timeout 600 "$HLSD_BIN" ingest -o "$dest" --json "${flags[@]}" "$src") ||
+		timeout 600 "$HLSD_BIN" ingest --ffmpeg "$tmp/wrap/ffmpeg" -o "$dest" --json "${flags[@]}" "$src") ||
 		die "hlsd ingest failed: $(tail -3 "$out/hlsd-$ladder-r$r.err")"
 	printf '%s\t%s\thlsd\t%s\t%s\n' "$ladder" "$r" ${res} >>"$out/runs.tsv"
 	# The transcode is the ffmpeg run with an HLS output (the poster run has none).
 	f=$(grep -lz -- '^hls$' "$tmp/capture"/*.argv 2>/dev/null | head -1) ||
-		die "no ffmpeg transcode captured: does hlsd run ffmpeg from PATH?"
+		die "no ffmpeg transcode captured: does hlsd run the --ffmpeg it is given?"
 	cp "$f" "$out/hlsd-$ladder.argv"
 	mapfile -d '' -t args <"$f"
 	{ printf 'ffmpeg'; printf ' %q' "${args[@]}"; printf '\n'; } | sed "s|$tmp|\$TMP|g" >"$out/hlsd-$ladder.command.txt"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what hlsd needs and is missing, so the README's two commands work on
 # a fresh Debian machine. Usage: scripts/deps.sh run|test|bench
-#   run   ffmpeg/ffprobe (the server transcodes with them)
-#   test  + Debian's chromium (browser tests) and the web/ npm packages (hls.js)
+#   run   ffmpeg/ffprobe (the server transcodes with them), nodejs/npm and
+#         the web/ npm packages (hls.js, tus-js-client: the web UI's build)
+#   test  + Debian's chromium (browser tests)
 #   bench + nginx and wrk (the reference server and the load generator)
 # As root (or with passwordless sudo) it runs apt-get; otherwise it names the
 # packages to install and fails.
@@ -17,11 +18,11 @@ want() { have "$1" || need+=("$2"); }
 have go || { echo "hlsd: Go 1.26 or newer is required (https://go.dev/dl)" >&2; exit 1; }
 want ffmpeg ffmpeg
 want ffprobe ffmpeg
+want node nodejs
+want npm npm
 case "$mode" in
 test|bench)
 	want chromium chromium
-	want node nodejs
-	want npm npm
 	;;
 esac
 if [ "$mode" = bench ]; then
@@ -45,7 +46,7 @@ if [ ${#need[@]} -gt 0 ]; then
 	"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
 fi
 
-if [ "$mode" != run ] && [ -f web/package-lock.json ]; then
+if [ -f web/package-lock.json ]; then
 	stamp=web/node_modules/.package-lock.json
 	if [ ! -f "$stamp" ] || [ web/package-lock.json -nt "$stamp" ]; then
 		echo "installing web/ npm packages..." >&2

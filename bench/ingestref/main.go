@@ -5,8 +5,8 @@
 // other by bench/ingest.sh.
 //
 // Deriving the reference from the argv hlsd really ran (captured by a wrapper
-// on PATH) keeps the comparison fair when the ingest settings change: nothing
-// is restated by hand here.
+// script that hlsd runs as its ffmpeg) keeps the comparison fair when the
+// ingest settings change: nothing is restated by hand here.
 //
 // Usage:
 //

@@ -26,6 +26,7 @@ import (
 	"github.com/hlsd/hlsd/internal/browsertest"
 	"github.com/hlsd/hlsd/internal/server"
 	"github.com/hlsd/hlsd/internal/testmedia"
+	"github.com/hlsd/hlsd/internal/webhook"
 )
 
 // apiClient calls a running hlsd's REST API over 127.0.0.1, as curl would.
@@ -597,5 +598,267 @@ func TestKillDuringTranscode(t *testing.T) {
 	}
 	if log := p2.stderr.String(); !strings.Contains(log, "library stopped") || strings.Index(log, "msg=stopped") > strings.Index(log, "library stopped") {
 		t.Errorf("want HTTP stopped, then the library:\n%s", log)
+	}
+}
+
+// TestServeLibraryFlags checks the library and API flags: bad values give
+// one clear line and exit 1 before anything is created.
+func TestServeLibraryFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad size", []string{"--max-upload", "12XB"}, `--max-upload: "12XB" is not a size`},
+		{"zero size", []string{"--max-upload", "0"}, "--max-upload must be positive"},
+		{"no workers", []string{"--workers", "0"}, "--workers must be at least 1"},
+		{"secret without webhook", []string{"--webhook-secret", "s"}, "--webhook-secret needs --webhook"},
+		{"webhook not http", []string{"--webhook", "ftp://x"}, `--webhook "ftp://x": want an http:// or https:// URL`},
+		{"short token", []string{"--api-token", "short"}, "--api-token must be at least 16 characters"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := filepath.Join(t.TempDir(), "data")
+			var stderr bytes.Buffer
+			m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &stderr, Getenv: func(string) string { return "" }}
+			code := m.exitCode(m.Run(t.Context(), append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data}, tt.args...)))
+			if code != 1 || stderr.String() != "hlsd: "+tt.want+"\n" && !strings.HasPrefix(stderr.String(), "hlsd: "+tt.want) {
+				t.Errorf("exit %d, stderr %q, want 1 and %q", code, stderr.String(), tt.want)
+			}
+			if strings.Count(stderr.String(), "\n") != 1 {
+				t.Errorf("stderr has %d lines, want 1", strings.Count(stderr.String(), "\n"))
+			}
+			if _, err := os.Stat(data); !os.IsNotExist(err) {
+				t.Errorf("data dir created despite the bad flag: %v", err)
+			}
+		})
+	}
+}
+
+// TestAPIBadInputs is the issue's table of bad inputs against `hlsd serve`:
+// each gets its status, error code and message, and leaves nothing in
+// DATA/tmp or DATA/sources. (Files that are not media are accepted and
+// then fail: see TestAPIUploadAndPlay.)
+func TestAPIBadInputs(t *testing.T) {
+	data := t.TempDir()
+	const token = "bad-inputs-token-0123456789"
+	r := startServe(t, map[string]string{"HLSD_API_TOKEN": token}, "--data", data, "--max-upload", "1MiB")
+	big := bytes.Repeat([]byte("x"), 1<<20+1)
+	tests := []struct {
+		name, method, path string
+		body               []byte
+		header             map[string]string
+		truncate           bool // announce 500 kB more than sent, then close
+		status             int
+		code, msg          string
+	}{
+		{name: "empty body", method: "POST", path: "/api/v1/media?filename=a.mp4", body: []byte{}, status: 400, code: "invalid", msg: "upload is empty"},
+		{name: "truncated upload", method: "POST", path: "/api/v1/media?filename=a.mp4", body: big[:100000], truncate: true, status: 400, code: "invalid", msg: "the upload was interrupted after"},
+		{name: "oversize", method: "POST", path: "/api/v1/media?filename=a.mp4", body: big, status: 413, code: "too_large", msg: "the upload is larger than the limit of 1 MiB"},
+		{name: "unknown id", method: "GET", path: "/api/v1/media/zzzzzzzzzzzz", status: 404, code: "not_found", msg: `media "zzzzzzzzzzzz" not found`},
+		{name: "bad JSON", method: "PATCH", path: "/api/v1/media/zzzzzzzzzzzz", body: []byte(`{"title": "x",}`), header: map[string]string{"Content-Type": "application/json"}, status: 400, code: "invalid", msg: "the request body is not valid JSON"},
+		{name: "unknown JSON field", method: "PATCH", path: "/api/v1/media/zzzzzzzzzzzz", body: []byte(`{"titel": "x"}`), status: 400, code: "invalid", msg: `unknown field "titel"`},
+		{name: "missing token", method: "POST", path: "/api/v1/media", body: []byte("data"), header: map[string]string{"Authorization": ""}, status: 401, code: "unauthorized", msg: "missing API token: send Authorization: Bearer TOKEN"},
+		{name: "wrong token", method: "POST", path: "/api/v1/media", body: []byte("data"), header: map[string]string{"Authorization": "Bearer " + token + "x"}, status: 401, code: "unauthorized", msg: "the API token is wrong"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var status int
+			var body []byte
+			if tt.truncate {
+				conn, err := net.Dial("tcp", strings.TrimPrefix(r.base, "http://"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n", tt.method, tt.path, token, len(tt.body)+500000)
+				conn.Write(tt.body)
+				conn.(*net.TCPConn).CloseWrite()
+				resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+				if err != nil {
+					t.Fatalf("read response: %v", err)
+				}
+				status = resp.StatusCode
+				body, _ = io.ReadAll(resp.Body)
+				conn.Close()
+			} else {
+				var rd io.Reader
+				if tt.body != nil {
+					rd = bytes.NewReader(tt.body)
+				}
+				status, _, body = apiClient{base: r.base, token: token}.call(t, tt.method, tt.path, rd, tt.header)
+			}
+			var e struct {
+				Error struct{ Code, Message string }
+			}
+			if err := json.Unmarshal(body, &e); err != nil {
+				t.Fatalf("body %q: %v", body, err)
+			}
+			if status != tt.status || e.Error.Code != tt.code || !strings.HasPrefix(e.Error.Message, tt.msg) {
+				t.Errorf("got %d %s %q, want %d %s %q", status, e.Error.Code, e.Error.Message, tt.status, tt.code, tt.msg)
+			}
+			for _, d := range []string{"tmp", "sources"} {
+				filepath.WalkDir(filepath.Join(data, d), func(p string, e os.DirEntry, err error) error {
+					if err == nil && !e.IsDir() {
+						t.Errorf("left behind: %s", p)
+					}
+					return nil
+				})
+			}
+		})
+	}
+	_, _, body := apiClient{base: r.base, token: token}.call(t, "GET", "/api/v1/media", nil, nil)
+	if string(body) != `{"data":[],"next_cursor":null}`+"\n" {
+		t.Errorf("media list = %s, want empty", body)
+	}
+}
+
+// TestWatchFolderAndWebhook runs `hlsd serve --watch DIR --webhook URL
+// --webhook-secret S`: a file dropped in DIR becomes ready media (listed by
+// the API), and the receiver gets signed media.ready and media.deleted
+// events carrying the API's media object.
+func TestWatchFolderAndWebhook(t *testing.T) {
+	if testing.Short() {
+		t.Skip("transcodes: skipped with -short")
+	}
+	type got struct {
+		typ string
+		m   server.MediaObject
+	}
+	const secret = "webhook-secret-for-tests"
+	events := make(chan got, 10)
+	hook := httptestServer(t, func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := webhook.Verify(secret, r.Header.Get(webhook.HeaderSignature), body, 0, time.Now()); err != nil {
+			t.Errorf("webhook signature: %v", err)
+			w.WriteHeader(400)
+			return
+		}
+		var ev struct {
+			Type string
+			Data server.MediaObject
+		}
+		if err := json.Unmarshal(body, &ev); err != nil {
+			t.Errorf("webhook body %s: %v", body, err)
+		}
+		events <- got{ev.Type, ev.Data}
+	})
+
+	data, watchDir := t.TempDir(), t.TempDir()
+	const token = "watch-token-0123456789abcdef"
+	r := startServe(t, map[string]string{"HLSD_API_TOKEN": token, "HLSD_WEBHOOK_SECRET": secret},
+		"--data", data, "--watch", watchDir, "--webhook", hook)
+	c := apiClient{base: r.base, token: token}
+
+	src, err := os.ReadFile(testmedia.Path(t, "tone.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Written under a hidden name then renamed, as a careful copier does;
+	// the watcher also waits for the size to settle.
+	os.WriteFile(filepath.Join(watchDir, ".part"), src, 0o644)
+	os.Rename(filepath.Join(watchDir, ".part"), filepath.Join(watchDir, "Dropped tone.wav"))
+
+	var ev got
+	select {
+	case ev = <-events:
+	case <-time.After(3 * time.Minute):
+		t.Fatalf("no webhook within 3 minutes\n%s", r.stderr.String())
+	}
+	if ev.typ != "media.ready" || ev.m.Title != "Dropped tone" || ev.m.Status != hlsd.StatusReady ||
+		ev.m.PlaybackURL != "/hls/"+ev.m.ID+"/master.m3u8" || len(ev.m.Renditions) == 0 {
+		t.Fatalf("event %s %+v, want media.ready of the dropped file", ev.typ, ev.m)
+	}
+	_, m := c.media(t, ev.m.ID)
+	wantReady(t, m, hlsd.KindAudio, 6)
+	if _, err := os.Stat(filepath.Join(watchDir, "Dropped tone.wav")); !os.IsNotExist(err) {
+		t.Errorf("dropped file still in the watch folder: %v", err)
+	}
+	src2, _ := filepath.Glob(filepath.Join(data, "sources", m.ID, "source.wav"))
+	if len(src2) != 1 || fileHash(t, src2[0]) != sha256.Sum256(src) {
+		t.Errorf("source %v is not the dropped file", src2)
+	}
+
+	if status, _, body := c.call(t, "DELETE", "/api/v1/media/"+m.ID, nil, nil); status != 204 {
+		t.Fatalf("delete: %d %s", status, body)
+	}
+	select {
+	case ev = <-events:
+		if ev.typ != "media.deleted" || ev.m.ID != m.ID {
+			t.Errorf("event %s %s, want media.deleted %s", ev.typ, ev.m.ID, m.ID)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("no media.deleted event")
+	}
+}
+
+// httptestServer serves h on 127.0.0.1 until the test ends.
+func httptestServer(t *testing.T, h http.HandlerFunc) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String() + "/hook"
+}
+
+// TestWatchEarly plays a media while it is still processing: the
+// rendition playlists are EVENT playlists without ENDLIST, served with
+// no-cache, and hls.js plays them; once ready they are VOD.
+func TestWatchEarly(t *testing.T) {
+	b := browsertest.New(t) // skips under -short
+	data := t.TempDir()
+	const token = "early-token-0123456789abcdef"
+	r := startServe(t, map[string]string{"HLSD_API_TOKEN": token}, "--data", data)
+	c := apiClient{base: r.base, token: token}
+	m := c.uploadRaw(t, testmedia.Path(t, "video-720p-long.mp4"), "early")
+
+	// Wait for a first segment of every rendition while processing.
+	var variants []string
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		_, cur := c.media(t, m.ID)
+		if cur.Status == hlsd.StatusReady || cur.Status == hlsd.StatusFailed || time.Now().After(deadline) {
+			t.Fatalf("media %s before any check while processing", cur.Status)
+		}
+		resp, body := get(t, r.base+m.PlaybackURL, nil)
+		if resp.StatusCode == 200 {
+			variants = variants[:0]
+			for _, l := range strings.Split(string(body), "\n") {
+				if strings.HasSuffix(l, ".m3u8") {
+					variants = append(variants, l)
+				} else if i := strings.Index(l, `URI="`); i >= 0 && strings.Contains(l, "EXT-X-MEDIA") {
+					variants = append(variants, strings.SplitN(l[i+5:], `"`, 2)[0])
+				}
+			}
+			ready := len(variants) > 0
+			for _, v := range variants {
+				resp, body := get(t, r.base+"/hls/"+m.ID+"/"+v, nil)
+				ready = ready && resp.StatusCode == 200 && strings.Contains(string(body), "#EXTINF")
+			}
+			if ready {
+				break
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	resp, body := get(t, r.base+"/hls/"+m.ID+"/"+variants[0], nil)
+	if _, cur := c.media(t, m.ID); cur.Status != hlsd.StatusProcessing {
+		t.Fatalf("the transcode finished before it could be checked while processing (status %s)", cur.Status)
+	}
+	if !strings.Contains(string(body), "#EXT-X-PLAYLIST-TYPE:EVENT") || strings.Contains(string(body), "#EXT-X-ENDLIST") ||
+		resp.Header.Get("Cache-Control") != "no-cache" {
+		t.Errorf("playlist while processing: Cache-Control %q\n%s", resp.Header.Get("Cache-Control"), body)
+	}
+	if _, err := b.Play(t, r.base+m.PlaybackURL, browsertest.PlayOptions{MinTime: 1}); err != nil {
+		t.Fatalf("play while processing: %v", err)
+	}
+	done := c.waitDone(t, m.ID)
+	wantReady(t, done, hlsd.KindVideo, 30)
+	_, body = get(t, r.base+"/hls/"+m.ID+"/"+variants[0], nil)
+	if !strings.Contains(string(body), "#EXT-X-ENDLIST") {
+		t.Errorf("playlist once ready has no ENDLIST:\n%s", body)
 	}
 }

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"math"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -38,6 +40,9 @@ func runIngest(ctx context.Context, m *Main, args []string) error {
 	verbose := fs.Bool("verbose", false, "copy ffmpeg's messages to stderr")
 	ffmpegPath := fs.String("ffmpeg", "", "ffmpeg binary (default: from PATH)")
 	ffprobePath := fs.String("ffprobe", "", "ffprobe binary (default: from PATH)")
+	encrypt := fs.Bool("encrypt", false, "encrypt segments with AES-128 (implies --format ts); the key goes to --key-file")
+	keyFile := fs.String("key-file", "", "where --encrypt writes the 16-byte key, mode 0600 (default: OUTPUT.key, beside the output folder)")
+	keyURL := fs.String("key-url", "", "key `URL` written in the playlists (default: ../../OUTPUT.key, relative to each rendition playlist); serve it only to allowed players")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -57,6 +62,23 @@ func runIngest(ctx context.Context, m *Main, args []string) error {
 	}
 	if opts.Output == "" {
 		opts.Output = defaultOutput(input)
+	}
+	if *encrypt {
+		formatSet := false
+		fs.Visit(func(f *flag.Flag) { formatSet = formatSet || f.Name == "format" })
+		if !formatSet {
+			opts.Format = ffmpeg.FormatTS
+		}
+		opts.Encrypt, opts.KeyFile, opts.KeyURI = true, *keyFile, *keyURL
+		base := filepath.Base(filepath.Clean(opts.Output))
+		if opts.KeyFile == "" {
+			opts.KeyFile = filepath.Join(filepath.Dir(filepath.Clean(opts.Output)), base+".key")
+		}
+		if opts.KeyURI == "" {
+			opts.KeyURI = "../../" + url.PathEscape(base) + ".key"
+		}
+	} else if *keyFile != "" || *keyURL != "" {
+		return hlsd.Errorf(hlsd.EINVALID, "--key-file and --key-url need --encrypt")
 	}
 	if *ladder != "" {
 		l, err := ffmpeg.ParseLadder(*ladder)

@@ -37,6 +37,9 @@ type serveConfig struct {
 	WatchDir      string
 	WebhookURL    string
 	WebhookSecret string
+
+	// Security: signing, visibility, encryption, limits (security.go).
+	Security securityConfig
 }
 
 func runServe(ctx context.Context, m *Main, args []string) error {
@@ -67,7 +70,11 @@ func (m *Main) parseServeFlags(args []string) (serveConfig, error) {
 	fs.StringVar(&cfg.WatchDir, "watch", "", "import media files dropped in `dir` once their size stops changing")
 	fs.StringVar(&cfg.WebhookURL, "webhook", "", "POST media.ready, media.failed and media.deleted events to `url`")
 	fs.StringVar(&cfg.WebhookSecret, "webhook-secret", "", "sign webhook requests with HMAC-SHA256 and this `secret` (Hlsd-Signature header)")
+	cfg.Security.register(fs)
 	if err := m.parseFlags(fs, args); err != nil {
+		return cfg, err
+	}
+	if err := cfg.Security.check(); err != nil {
 		return cfg, err
 	}
 	if err := cfg.checkLibraryFlags(maxUpload); err != nil {
@@ -146,6 +153,10 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 	if err != nil {
 		return err
 	}
+	keyring, err := cfg.Security.keyring(cfg.DataDir, logger)
+	if err != nil {
+		return err
+	}
 	lib, err := library.New(ctx, library.Config{
 		DataDir:       cfg.DataDir,
 		Workers:       cfg.Workers,
@@ -179,6 +190,14 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		TLSCertFile:     cfg.TLSCert,
 		TLSKeyFile:      cfg.TLSKey,
 		ShutdownTimeout: cfg.ShutdownTimeout,
+
+		Signing:           keyring,
+		DefaultVisibility: cfg.Security.DefaultVisibility,
+		EncryptByDefault:  cfg.Security.Encrypt,
+		MaxTokenTTL:       cfg.Security.MaxTokenTTL,
+		Limits:            cfg.Security.Limits,
+		MaxConns:          cfg.Security.MaxConns,
+		FrameAncestors:    cfg.Security.FrameAncestors,
 	})
 	if err != nil {
 		return err

@@ -37,7 +37,8 @@ func (b *lockedBuffer) String() string {
 	return b.b.String()
 }
 
-var listeningRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
+// listeningRE finds the address in the "listening" line, text or JSON.
+var listeningRE = regexp.MustCompile(`msg=listening addr=(\S+)|"msg":"listening","addr":"([^"]+)"`)
 
 // running is an in-process `hlsd serve`.
 type running struct {
@@ -61,14 +62,18 @@ func startServe(t *testing.T, env map[string]string, args ...string) *running {
 		cancel()
 		<-r.done
 	})
+	guard := time.After(2 * time.Minute) // hang guard, not a performance bound
 	for {
 		if m := listeningRE.FindStringSubmatch(r.stderr.String()); m != nil {
-			r.base = "http://" + m[1]
+			r.base = "http://" + m[1] + m[2]
 			return r
 		}
 		select {
 		case err := <-r.done:
+			r.done <- err
 			t.Fatalf("hlsd serve exited before listening: %v\n%s", err, r.stderr.String())
+		case <-guard:
+			t.Fatalf("hlsd serve logged no listening line:\n%s", r.stderr.String())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -229,6 +234,9 @@ func TestServeLogOff(t *testing.T) {
 func TestPlaybackEndToEnd(t *testing.T) {
 	b := browsertest.New(t) // skips under -short
 	data := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(data, "media"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	ingest := func(t *testing.T, id, fixture string, extra ...string) {
 		t.Helper()
 		var out, errb bytes.Buffer

@@ -19,7 +19,7 @@ import (
 
 // uiStepTimeout bounds one step of the web UI test (a hang guard for a
 // shared, noisy machine, not a performance threshold).
-const uiStepTimeout = 40 * time.Second
+const uiStepTimeout = 4 * time.Minute
 
 // artifactsDir is where browser tests leave screenshots: $HLSD_ARTIFACTS,
 // else testdata/.cache/screenshots at the repository root.
@@ -145,9 +145,12 @@ const playerStateJS = `(() => {
     levels: p.levels.length, currentLevel: p.currentLevel, fatal: p.fatal, errors: p.errors};
 })()`
 
-// benignPlayerErrors are non-fatal hls.js events a starved CPU causes
-// (decoder late, buffer briefly empty), not something hlsd served wrong.
-var benignPlayerErrors = map[string]bool{"bufferStalledError": true, "bufferNudgeOnStall": true}
+// benignPlayerErrors are non-fatal hls.js events that hls.js recovers from
+// by itself: a starved CPU (decoder late, buffer briefly empty), and a jump
+// over the small gap before the first video frame (its presentation time
+// is a few frames after zero when the encoder uses B-frames). They are
+// logged, not failed.
+var benignPlayerErrors = map[string]bool{"bufferStalledError": true, "bufferNudgeOnStall": true, "bufferSeekOverHole": true}
 
 // TestWebUI drives the web interface like a new user, in Debian's headless
 // Chromium against the real server: sign in, upload a video and a song
@@ -176,11 +179,7 @@ func TestWebUI(t *testing.T) {
 	var location string
 	t.Run("sign in", func(t *testing.T) {
 		p.t = t
-		p.run("navigate", chromedp.Navigate(srv.base+"/"))
-		t.Log("navigated")
-		p.run("location", chromedp.Location(&location))
-		t.Log("at", location)
-		p.run("open the library", chromedp.WaitVisible("#token", chromedp.ByID))
+		p.run("open the library", chromedp.Navigate(srv.base+"/"), chromedp.WaitVisible("#token", chromedp.ByID), chromedp.Location(&location))
 		if !strings.HasPrefix(location, srv.base+"/login?next=") {
 			t.Fatalf("signed out, / went to %s, want the sign-in page", location)
 		}
@@ -290,7 +289,7 @@ func TestWebUI(t *testing.T) {
 			err := p.eval(`document.querySelectorAll('#grid .media-card').length`, &n)
 			return n == 1, err
 		})
-		p.run("clear the search", chromedp.SetValue("#q", "", chromedp.ByID), chromedp.Evaluate(`document.getElementById('q').dispatchEvent(new Event('input'))`, nil))
+		p.run("clear the search", chromedp.Evaluate(`(() => { const q = document.getElementById('q'); q.value = ''; q.dispatchEvent(new Event('input')); })()`, nil))
 		p.waitFor("all media again", func() (bool, error) {
 			var n int
 			err := p.eval(`document.querySelectorAll('#grid .media-card').length`, &n)
@@ -324,6 +323,8 @@ func TestWebUI(t *testing.T) {
 		for _, e := range st.Errors {
 			if e.Fatal || !benignPlayerErrors[e.Details] {
 				t.Errorf("player reported %s/%s %s", e.Type, e.Details, e.Info)
+			} else {
+				t.Logf("player warning (recovered by hls.js): %s/%s %s", e.Type, e.Details, e.Info)
 			}
 		}
 		p.noConsoleErrors("watch " + m.Title)
@@ -413,6 +414,45 @@ func TestWebUI(t *testing.T) {
 			})
 		}
 		p.noConsoleErrors("keyboard")
+	})
+
+	t.Run("keyboard and phone width", func(t *testing.T) {
+		p.t = t
+		p.console.Reset()
+		p.run("open the library", chromedp.Navigate(srv.base+"/"), chromedp.WaitVisible("#grid .media-card", chromedp.ByQuery))
+		// Tab through the page: search, upload and every media link must be
+		// reachable without a mouse.
+		reached := map[string]bool{}
+		for range 16 {
+			var desc string
+			p.run("press Tab", chromedp.KeyEvent("\t"), chromedp.Evaluate(`(() => { const a = document.activeElement;
+				return a.id ? '#' + a.id : (a.getAttribute('href') || a.textContent.trim()); })()`, &desc))
+			reached[desc] = true
+		}
+		for _, want := range []string{"#q", "#file", "/watch/" + media["video"].ID, "/watch/" + media["audio"].ID, "Sign out"} {
+			if !reached[want] {
+				t.Errorf("Tab never reached %s (reached %v)", want, reached)
+			}
+		}
+		p.run("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+		for _, pg := range []struct{ name, path, ready string }{
+			{"library", "/", "#grid .media-card"},
+			{"watch", "/watch/" + media["video"].ID, "#quality option + option"},
+		} {
+			var overflow int
+			var shot []byte
+			p.run("open the "+pg.name+" page at phone width", chromedp.Navigate(srv.base+pg.path), chromedp.WaitReady(pg.ready, chromedp.ByQuery),
+				chromedp.Evaluate(`document.documentElement.scrollWidth - document.documentElement.clientWidth`, &overflow),
+				chromedp.CaptureScreenshot(&shot))
+			if overflow > 0 {
+				t.Errorf("%s page at 390 px is %d px too wide (horizontal scrolling)", pg.name, overflow)
+			}
+			if err := os.WriteFile(filepath.Join(shots, pg.name+"-phone.png"), shot, 0o644); err != nil {
+				t.Error(err)
+			}
+		}
+		p.run("desktop viewport", chromedp.EmulateViewport(1280, 860))
+		p.noConsoleErrors("keyboard and phone width")
 	})
 
 	t.Run("delete", func(t *testing.T) {

@@ -96,7 +96,12 @@ func New(tb testing.TB) *Browser {
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	tb.Cleanup(func() {
-		cancel()
+		// Close the browser gracefully and wait for it to exit, so no
+		// Chromium process still writes to the profile when the test's
+		// TempDir is removed (RemoveAll: "directory not empty").
+		if err := chromedp.Cancel(ctx); err != nil {
+			cancel()
+		}
 		cancelAlloc()
 	})
 	// The first Run starts the browser, bound to ctx (a deadline here would

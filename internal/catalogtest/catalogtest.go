@@ -25,6 +25,7 @@ func Run(t *testing.T, newCatalog func(t *testing.T) hlsd.Catalog) {
 	t.Run("UpdateIfStatus", func(t *testing.T) { testUpdateIfStatus(t, newCatalog(t)) })
 	t.Run("UpdateNotFound", func(t *testing.T) { testUpdateNotFound(t, newCatalog(t)) })
 	t.Run("Delete", func(t *testing.T) { testDelete(t, newCatalog(t)) })
+	t.Run("Visibility", func(t *testing.T) { testVisibility(t, newCatalog(t)) })
 	t.Run("ListPages", func(t *testing.T) { testListPages(t, newCatalog(t)) })
 	t.Run("ListFilters", func(t *testing.T) { testListFilters(t, newCatalog(t)) })
 	t.Run("ListBadArguments", func(t *testing.T) { testListBadArguments(t, newCatalog(t)) })
@@ -50,6 +51,8 @@ func sampleMedia() *hlsd.Media {
 		SourceName: "holiday.mov",
 		SourceSize: 123456,
 		CreatedAt:  base,
+		Visibility: hlsd.VisibilitySigned,
+		Encrypted:  true,
 	}
 }
 
@@ -108,6 +111,32 @@ func testCreateDefaults(t *testing.T, c hlsd.Catalog) {
 	if !got.UpdatedAt.Equal(got.CreatedAt) {
 		t.Errorf("UpdatedAt = %v, want CreatedAt %v", got.UpdatedAt, got.CreatedAt)
 	}
+	if got.Visibility != hlsd.VisibilityPublic || got.Encrypted {
+		t.Errorf("Visibility %q, Encrypted %v; want public and not encrypted by default", got.Visibility, got.Encrypted)
+	}
+}
+
+// testVisibility checks that visibility is stored, changed by UpdateMedia
+// without touching anything else, and that unknown values are EINVALID.
+func testVisibility(t *testing.T, c hlsd.Catalog) {
+	ctx := context.Background()
+	m := sampleMedia()
+	m.Visibility = hlsd.VisibilityPublic
+	if err := c.CreateMedia(ctx, m); err != nil {
+		t.Fatalf("CreateMedia: %v", err)
+	}
+	got, err := c.UpdateMedia(ctx, m.ID, hlsd.MediaUpdate{Visibility: hlsd.Ptr(hlsd.VisibilitySigned)})
+	if err != nil || got.Visibility != hlsd.VisibilitySigned || !got.Encrypted || got.Title != m.Title {
+		t.Fatalf("UpdateMedia visibility = %+v, %v; want signed, rest unchanged", got, err)
+	}
+	if again, err := c.GetMedia(ctx, m.ID); err != nil || again.Visibility != hlsd.VisibilitySigned {
+		t.Fatalf("GetMedia after update = %+v, %v; want signed", again, err)
+	}
+	_, err = c.UpdateMedia(ctx, m.ID, hlsd.MediaUpdate{Visibility: hlsd.Ptr("secret")})
+	wantCode(t, err, hlsd.EINVALID)
+	bad := sampleMedia()
+	bad.Visibility = "private"
+	wantCode(t, c.CreateMedia(ctx, bad), hlsd.EINVALID)
 }
 
 func testCreateDuplicate(t *testing.T, c hlsd.Catalog) {
@@ -159,6 +188,7 @@ func testUpdate(t *testing.T, c hlsd.Catalog) {
 	}
 	want := sampleMedia()
 	want.ID, want.Title, want.SourceName, want.SourceSize = m.ID, "after", "", 0
+	want.Visibility, want.Encrypted = hlsd.VisibilityPublic, false // created without them
 	want.CreatedAt, want.UpdatedAt = got.CreatedAt, got.UpdatedAt
 	if diff := mediaDiff(got, want); diff != "" {
 		t.Errorf("GetMedia after updates: %s", diff)

@@ -16,6 +16,8 @@
 //	                          written in place while processing (EVENT
 //	                          playlists that gain ENDLIST), so players can start
 //	                          early; a failed job removes it.
+//	DATA/keys/{id}.key        the AES-128 key of an encrypted media (mode 0600,
+//	                          folder 0700), outside the served folder.
 //	DATA/tmp/                 uploads being received and other work files. It
 //	                          is on the same file system as sources/, so a
 //	                          finished upload moves into place with one rename.
@@ -70,6 +72,14 @@ func (l Layout) MediaRoot() string { return filepath.Join(l.Root, "media") }
 // MediaDir is the presentation of one media, served at /hls/{id}/.
 func (l Layout) MediaDir(id string) string { return filepath.Join(l.MediaRoot(), id) }
 
+// KeysDir holds the AES-128 keys of encrypted media, one file per media,
+// mode 0700: never under a served path, so a key is only ever sent by the
+// server's key route to a request allowed to play the media.
+func (l Layout) KeysDir() string { return filepath.Join(l.Root, "keys") }
+
+// KeyFile is the AES-128 key of media id (16 bytes, mode 0600).
+func (l Layout) KeyFile(id string) string { return filepath.Join(l.KeysDir(), id+".key") }
+
 // TmpDir holds uploads in progress and work files.
 func (l Layout) TmpDir() string { return filepath.Join(l.Root, "tmp") }
 
@@ -99,6 +109,9 @@ func (l Layout) Init(logger *slog.Logger) error {
 		if err := os.MkdirAll(dir, DirPerm); err != nil {
 			return fmt.Errorf("create data dir: %w", err)
 		}
+	}
+	if err := os.MkdirAll(l.KeysDir(), 0o700); err != nil {
+		return fmt.Errorf("create keys dir: %w", err)
 	}
 	entries, err := os.ReadDir(l.TmpDir())
 	if err != nil {

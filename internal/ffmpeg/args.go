@@ -145,6 +145,14 @@ func hlsMuxerArgs(j *Job, dir string) []string {
 	if j.Format != FormatTS {
 		a = append(a, "-hls_fmp4_init_filename", InitName)
 	}
+	if j.KeyInfo != "" {
+		// periodic_rekey makes hlsenc re-read the key info file at every
+		// segment; with no IV line it then takes each segment's sequence
+		// number as its IV (and writes it in EXT-X-KEY), instead of reusing
+		// the first segment's IV for the whole stream.
+		flags += "+periodic_rekey"
+		a = append(a, "-hls_key_info_file", j.KeyInfo)
+	}
 	return append(a,
 		"-hls_segment_filename", filepath.Join(dir, SegmentPattern+SegmentExt(j.Format)),
 		"-hls_flags", flags,

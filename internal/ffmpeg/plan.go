@@ -56,6 +56,10 @@ type Job struct {
 	Audio          []AudioRendition
 	// Poster is true when a poster image is made (video sources).
 	Poster bool
+	// KeyInfo, when set, is the path of an hlsenc key info file (key URI,
+	// key file path, no IV line): every segment is then encrypted with
+	// AES-128, TS only (see TranscodeArgs).
+	KeyInfo string
 }
 
 // VideoRendition is one planned H.264 rung.

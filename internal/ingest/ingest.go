@@ -46,6 +46,15 @@ type Options struct {
 	// kept for error messages.
 	Log    io.Writer
 	Logger *slog.Logger // may be nil
+
+	// Encrypt encrypts every segment with AES-128 under a fresh random key
+	// (see encrypt.go). It implies the ts format.
+	Encrypt bool
+	// KeyFile is where the key is written (mode 0600) when Encrypt is set;
+	// required then, and refused inside Output.
+	KeyFile string
+	// KeyURI is the key's URI in the playlists; default DefaultKeyURI.
+	KeyURI string
 }
 
 // Progress is how far encoding has come, in media time.
@@ -110,6 +119,11 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 			return nil, err
 		}
 	}
+	if opts.Encrypt {
+		if err := checkEncryption(&opts, out); err != nil {
+			return nil, err
+		}
+	}
 	info, err := (&ffmpeg.Prober{FFprobe: opts.FFprobe}).Probe(ctx, in)
 	if err != nil {
 		return nil, err
@@ -159,6 +173,15 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 			os.RemoveAll(work)
 		}
 	}()
+
+	var enc *encryption
+	if opts.Encrypt {
+		if enc, err = startEncryption(opts); err != nil {
+			return nil, err
+		}
+		defer func() { enc.cleanup(published) }()
+		job.KeyInfo = enc.info
+	}
 
 	for _, n := range job.RenditionNames() {
 		d := filepath.Join(work, n)
@@ -245,7 +268,11 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 		}
 	}
 
-	rends, err := finish(work, job, info.Duration)
+	var key []byte
+	if enc != nil {
+		key = enc.key
+	}
+	rends, err := finish(work, job, info.Duration, key)
 	if err != nil {
 		return nil, classifyWrite(name, out, err)
 	}
@@ -262,6 +289,11 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
+	}
+	if enc != nil {
+		if err := enc.publish(); err != nil {
+			return nil, writeError(filepath.Dir(opts.KeyFile), err)
+		}
 	}
 	if !opts.Progressive {
 		if err := publish(work, out); err != nil {

@@ -29,10 +29,13 @@ type measured struct {
 // finish measures and checks every rendition ffmpeg wrote into work and
 // rewrites its playlist as VOD with ENDLIST. Any missing or empty segment,
 // unreadable playlist or duration off from the source's is an error.
-func finish(work string, j *ffmpeg.Job, sourceDuration float64) ([]measured, error) {
+// key, when set, is the AES-128 key of an encrypted presentation: every
+// segment must then be encrypted, and the first is decrypted to read its
+// codecs.
+func finish(work string, j *ffmpeg.Job, sourceDuration float64, key []byte) ([]measured, error) {
 	var out []measured
 	for _, v := range j.Video {
-		m, err := measure(filepath.Join(work, v.Name), j)
+		m, err := measure(filepath.Join(work, v.Name), j, key)
 		if err != nil {
 			return nil, err
 		}
@@ -40,7 +43,7 @@ func finish(work string, j *ffmpeg.Job, sourceDuration float64) ([]measured, err
 		out = append(out, *m)
 	}
 	for _, a := range j.Audio {
-		m, err := measure(filepath.Join(work, a.Name), j)
+		m, err := measure(filepath.Join(work, a.Name), j, key)
 		if err != nil {
 			return nil, err
 		}
@@ -69,7 +72,7 @@ func roundFPS(f float64) float64 { return math.Round(f*1000) / 1000 }
 // measure reads one rendition folder: ffmpeg's playlist, every segment's
 // size, and the codec string from the init segment (fMP4) or the first
 // segment (TS).
-func measure(dir string, j *ffmpeg.Job) (*measured, error) {
+func measure(dir string, j *ffmpeg.Job, key []byte) (*measured, error) {
 	name := filepath.Base(dir)
 	data, err := os.ReadFile(filepath.Join(dir, ffmpeg.PlaylistName))
 	if err != nil {
@@ -107,6 +110,11 @@ func measure(dir string, j *ffmpeg.Job) (*measured, error) {
 		first, err := os.ReadFile(filepath.Join(dir, media.Segments[0].URI))
 		if err != nil {
 			return nil, fmt.Errorf("rendition %s: %w", name, err)
+		}
+		if key != nil {
+			if first, err = decryptFirst(media, first, key); err != nil {
+				return nil, fmt.Errorf("rendition %s: %w", name, err)
+			}
 		}
 		codecs, err = TSCodecs(first)
 		if err != nil {

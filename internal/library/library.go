@@ -121,6 +121,11 @@ type Upload struct {
 	Filename string
 	// MaxSize, when positive, is the largest accepted size in bytes.
 	MaxSize int64
+	// Visibility of the new media: hlsd.VisibilityPublic (also when
+	// empty) or hlsd.VisibilitySigned.
+	Visibility string
+	// Encrypt makes the presentation AES-128 encrypted (see ingest).
+	Encrypt bool
 }
 
 // Library is the media service. Create it with New, call Start to run the
@@ -369,7 +374,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 // is ETOOLARGE, an empty one EINVALID, an interrupted one EINVALID; in every
 // failure nothing is left on disk.
 func (l *Library) Create(ctx context.Context, body io.Reader, meta Upload) (_ *hlsd.Media, err error) {
-	if err := checkTitle(meta.Title); err != nil {
+	if err := checkUpload(meta); err != nil {
 		return nil, err
 	}
 	f, err := os.CreateTemp(l.layout.TmpDir(), "upload-*.part")
@@ -424,7 +429,7 @@ func tooLarge(limit int64) error {
 // copy and remove across file systems). When Import fails the file is left
 // where it was.
 func (l *Library) Import(ctx context.Context, path string, meta Upload) (*hlsd.Media, error) {
-	if err := checkTitle(meta.Title); err != nil {
+	if err := checkUpload(meta); err != nil {
 		return nil, err
 	}
 	info, err := os.Stat(path)
@@ -450,6 +455,9 @@ func (l *Library) Import(ctx context.Context, path string, meta Upload) (*hlsd.M
 // its job in one transaction. On failure the file is removed (restore false)
 // or put back at path (restore true), and nothing else is left.
 func (l *Library) adopt(ctx context.Context, path string, meta Upload, size int64, restore bool) (_ *hlsd.Media, err error) {
+	if err := refuseScript(path, meta.Filename); err != nil {
+		return nil, err
+	}
 	id := hlsd.NewMediaID()
 	dir := l.layout.SourceDir(id)
 	if err := os.MkdirAll(dir, disk.DirPerm); err != nil {
@@ -478,6 +486,8 @@ func (l *Library) adopt(ctx context.Context, path string, meta Upload, size int6
 		Status:     hlsd.StatusQueued,
 		SourceName: filepath.Base(meta.Filename),
 		SourceSize: size,
+		Visibility: meta.Visibility,
+		Encrypted:  meta.Encrypt,
 	}
 	if meta.Filename == "" {
 		m.SourceName = ""
@@ -568,7 +578,7 @@ func (l *Library) Delete(ctx context.Context, id string) error {
 		return err
 	}
 	// The record is gone, so a queued job for it cancels itself when it runs.
-	errs := []error{os.RemoveAll(l.layout.MediaDir(id)), os.RemoveAll(l.layout.SourceDir(id))}
+	errs := []error{os.RemoveAll(l.layout.MediaDir(id)), os.RemoveAll(l.layout.SourceDir(id)), removeKey(l.layout.KeyFile(id))}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("delete %s files: %w", id, err)
 	}

@@ -36,6 +36,9 @@ type Transcoder interface {
 // TranscodeJob is one call of Transcoder.Transcode.
 type TranscodeJob struct {
 	Input, Output string
+	// KeyFile, when set, asks for AES-128 encryption with a fresh key
+	// written there (see ingest.Options.KeyFile).
+	KeyFile string
 	// Progress may be called often, from any goroutine.
 	Progress func(Progress)
 	Logger   *slog.Logger
@@ -73,6 +76,8 @@ func (t IngestTranscoder) Transcode(ctx context.Context, job TranscodeJob) (*Tra
 		Input:       job.Input,
 		Output:      job.Output,
 		Progressive: true,
+		Encrypt:     job.KeyFile != "",
+		KeyFile:     job.KeyFile,
 		FFmpeg:      t.FFmpeg,
 		FFprobe:     t.FFprobe,
 		Progress: func(p ingest.Progress) {
@@ -166,10 +171,15 @@ func (w *transcodeWorker) Work(ctx context.Context, job *river.Job[TranscodeArgs
 	var limit time.Duration = MinJobTimeout
 	var setDeadline sync.Once
 	pw := newProgressWriter(l, id, out, cancel, logger)
+	var keyFile string
+	if m.Encrypted {
+		keyFile = l.layout.KeyFile(id)
+	}
 	res, err := transcodeSafely(jctx, l.transcoder, TranscodeJob{
-		Input:  src,
-		Output: out,
-		Logger: logger,
+		Input:   src,
+		Output:  out,
+		KeyFile: keyFile,
+		Logger:  logger,
 		Progress: func(p Progress) {
 			if p.Total > 0 {
 				setDeadline.Do(func() {

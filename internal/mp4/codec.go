@@ -1,7 +1,9 @@
 package mp4
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"math/bits"
 	"strings"
 
@@ -31,6 +33,7 @@ func decodeSampleEntry(stsd []byte) (se sampleEntry, err error) {
 			err = boxErr("sample description: %v", p)
 		}
 	}()
+	stsd = isoAudioEntry(stsd)
 	b, err := mp4ff.DecodeBoxSR(0, fbits.NewFixedSliceReader(stsd))
 	if err != nil {
 		return se, boxErr("sample description: %v", err)
@@ -103,4 +106,71 @@ func hevcCodec(format string, c *mp4ff.HvcCBox) string {
 		fmt.Fprintf(&sb, ".%X", byte(cif>>(8*i)))
 	}
 	return sb.String()
+}
+
+// isoAudioEntry rewrites a QuickTime sound sample description (version 1
+// or 2, as .mov files from cameras and ffmpeg's mov muxer have, with the
+// esds inside a wave box) of a whole stsd box into the ISO version 0 form
+// that mp4ff and MSE players read: the QuickTime fields dropped, the
+// channel count and rate of version 2 moved into the base fields, the esds
+// lifted out of wave. Other descriptions are returned unchanged.
+func isoAudioEntry(stsd []byte) []byte {
+	const base = 36 // entry header 8, reserved 6, data ref 2, version..sample rate 20
+	if len(stsd) < 16+base || string(stsd[20:24]) != "mp4a" {
+		return stsd
+	}
+	entry := stsd[16:]
+	size := int(binary.BigEndian.Uint32(entry))
+	if size < base || size > len(entry) {
+		return stsd
+	}
+	entry = entry[:size]
+	version := binary.BigEndian.Uint16(entry[16:])
+	extra := 0
+	switch version {
+	case 1:
+		extra = 16
+	case 2:
+		extra = 36
+	default:
+		return stsd
+	}
+	if size < base+extra {
+		return stsd
+	}
+	out := make([]byte, 0, len(stsd))
+	out = append(out, stsd[:16]...)
+	binary.BigEndian.PutUint32(out[12:], 1)
+	e := append([]byte(nil), entry[:base]...)
+	clear(e[16:24]) // version, revision, vendor
+	if version == 2 {
+		rate := math.Float64frombits(binary.BigEndian.Uint64(entry[base+4:]))
+		channels := binary.BigEndian.Uint32(entry[base+12:])
+		binary.BigEndian.PutUint16(e[24:], uint16(min(channels, 0xffff)))
+		binary.BigEndian.PutUint16(e[26:], 16)
+		if rate > 0 && rate < 65536 {
+			binary.BigEndian.PutUint32(e[32:], uint32(rate)<<16)
+		}
+	}
+	br := boxReader{entry[base+extra:]}
+	for {
+		before := br.b
+		typ, p, ok, err := br.next()
+		if err != nil || !ok {
+			break
+		}
+		whole := before[:len(before)-len(br.b)]
+		switch typ {
+		case "esds", "btrt":
+			e = append(e, whole...)
+		case "wave":
+			if esds, err := wholeChild(p, "esds"); err == nil && esds != nil {
+				e = append(e, esds...)
+			}
+		}
+	}
+	binary.BigEndian.PutUint32(e, uint32(len(e)))
+	out = append(out, e...)
+	binary.BigEndian.PutUint32(out, uint32(len(out)))
+	return out
 }

@@ -156,10 +156,45 @@ const (
 )
 
 // Segment generates media segment n (from 1): a moof with the samples'
-// decode time (tfdt), durations, sizes, flags and signed composition
-// offsets, and an mdat with their data, read from r (the source this
-// index was built from) in as few contiguous reads as the layout allows.
+// decode time (tfdt), durations, sizes, flags and composition offsets, and
+// an mdat with their data, read from r (the source this index was built
+// from) in as few contiguous reads as the layout allows.
 func (t *Track) Segment(r io.ReaderAt, n int) ([]byte, error) {
+	p, err := t.SegmentParts(n)
+	if err != nil {
+		return nil, err
+	}
+	if p.Size > 1<<31 {
+		return nil, fmt.Errorf("segment %d of %d bytes is too large", n, p.Size)
+	}
+	buf := make([]byte, p.Size)
+	pos := copy(buf, p.Header)
+	for _, rg := range p.Ranges {
+		if err := readFull(r, buf[pos:pos+int(rg.Len)], rg.Off); err != nil {
+			return nil, fmt.Errorf("read samples of segment %d: %w", n, err)
+		}
+		pos += int(rg.Len)
+	}
+	return buf, nil
+}
+
+// Parts is a generated media segment as it is sent: Header (moof and the
+// mdat box header), then the source's bytes at Ranges, in order. A server
+// can send the ranges straight from the file (sendfile) instead of
+// copying them through memory.
+type Parts struct {
+	Header []byte
+	Ranges []Range
+	// Size is the segment's length: Header plus every range.
+	Size int64
+}
+
+// Range is a byte range of the source.
+type Range struct{ Off, Len int64 }
+
+// SegmentParts builds segment n's moof and lists the source ranges of its
+// samples, merging adjacent ones. It reads nothing.
+func (t *Track) SegmentParts(n int) (*Parts, error) {
 	if n < 1 || n > len(t.segs) {
 		return nil, ErrNoSegment
 	}
@@ -169,44 +204,106 @@ func (t *Track) Segment(r io.ReaderAt, n int) ([]byte, error) {
 		return nil, err
 	}
 	samples := make([]mp4ff.Sample, 0, sp.end-sp.first)
+	p := &Parts{}
 	for i := sp.first; i < sp.end; i++ {
 		flags := uint32(flagsSync)
 		if !t.sync[i] {
 			flags = flagsNonSync
 		}
 		samples = append(samples, mp4ff.Sample{Flags: flags, Dur: t.dur(i), Size: t.sizes[i], CompositionTimeOffset: t.ctos[i]})
+		off, size := t.offsets[i], int64(t.sizes[i])
+		if k := len(p.Ranges) - 1; k >= 0 && p.Ranges[k].Off+p.Ranges[k].Len == off {
+			p.Ranges[k].Len += size
+		} else if size > 0 {
+			p.Ranges = append(p.Ranges, Range{off, size})
+		}
 	}
 	frag.AddSamples(samples, uint64(t.times[sp.first]))
 	total := frag.Size()
-	if total > 1<<31 {
-		return nil, fmt.Errorf("segment %d of %d bytes is too large", n, total)
-	}
-	buf := make([]byte, total)
-	sw := fbits.NewFixedSliceWriterFromSlice(buf)
+	head := total - frag.Mdat.GetLazyDataSize()
+	p.Header = make([]byte, head)
+	sw := fbits.NewFixedSliceWriterFromSlice(p.Header)
 	if err := frag.EncodeSW(sw); err != nil {
 		return nil, fmt.Errorf("encode segment %d: %w", n, err)
 	}
-	pos := sw.Offset()
-	for i := sp.first; i < sp.end; {
-		start, length := t.offsets[i], int64(t.sizes[i])
-		j := i + 1
-		for j < sp.end && t.offsets[j] == start+length {
-			length += int64(t.sizes[j])
-			j++
-		}
-		if int64(len(buf)-pos) < length {
-			return nil, fmt.Errorf("segment %d: sample data larger than planned", n)
-		}
-		if err := readFull(r, buf[pos:pos+int(length)], start); err != nil {
-			return nil, fmt.Errorf("read samples of segment %d: %w", n, err)
-		}
-		pos += int(length)
-		i = j
+	if uint64(sw.Offset()) != head {
+		return nil, fmt.Errorf("segment %d: header of %d bytes, planned %d", n, sw.Offset(), head)
 	}
-	if pos != len(buf) {
-		return nil, fmt.Errorf("segment %d: %d of %d bytes written", n, pos, len(buf))
+	p.Size = int64(total)
+	var data int64
+	for _, rg := range p.Ranges {
+		data += rg.Len
 	}
-	return buf, nil
+	if int64(head)+data != p.Size {
+		return nil, fmt.Errorf("segment %d: %d bytes of samples, planned %d", n, data, p.Size-int64(head))
+	}
+	return p, nil
+}
+
+// Reader returns the segment as an io.ReadSeeker over r, for Range
+// requests (http.ServeContent).
+func (p *Parts) Reader(r io.ReaderAt) io.ReadSeeker {
+	return &partsReader{p: p, r: r}
+}
+
+type partsReader struct {
+	p   *Parts
+	r   io.ReaderAt
+	pos int64
+}
+
+func (pr *partsReader) Read(b []byte) (int, error) {
+	if pr.pos >= pr.p.Size {
+		return 0, io.EOF
+	}
+	n := 0
+	for n < len(b) && pr.pos < pr.p.Size {
+		m, err := pr.readAt(b[n:], pr.pos)
+		n += m
+		pr.pos += int64(m)
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// readAt fills b from the part holding position pos (one part at most).
+func (pr *partsReader) readAt(b []byte, pos int64) (int, error) {
+	h := int64(len(pr.p.Header))
+	if pos < h {
+		return copy(b, pr.p.Header[pos:]), nil
+	}
+	at := h
+	for _, rg := range pr.p.Ranges {
+		if pos < at+rg.Len {
+			skip := pos - at
+			n := min(int64(len(b)), rg.Len-skip)
+			if err := readFull(pr.r, b[:n], rg.Off+skip); err != nil {
+				return 0, err
+			}
+			return int(n), nil
+		}
+		at += rg.Len
+	}
+	return 0, io.EOF
+}
+
+func (pr *partsReader) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += pr.pos
+	case io.SeekEnd:
+		offset += pr.p.Size
+	default:
+		return 0, errors.New("seek: bad whence")
+	}
+	if offset < 0 {
+		return 0, errors.New("seek: negative position")
+	}
+	pr.pos = offset
+	return offset, nil
 }
 
 func (t *Track) dur(i int) uint32 {
@@ -559,15 +656,11 @@ func (tt *timed) normalize(name string, globalStart float64, videoCuts []float64
 		t.sync[i] = true
 	}
 	end += late
-	if videoCuts == nil {
-		for c := 0.0; c < float64(end)/ts; c += target {
-			videoCuts = append(videoCuts, c)
-		}
-	}
 	bounds := make([]int64, len(videoCuts))
 	for k, c := range videoCuts {
 		bounds[k] = int64(math.Round(c * ts))
 	}
+	tgt := max(int64(target*ts), 1)
 	seg := 0
 	segStart := 0
 	closeSeg := func(e int) {
@@ -577,8 +670,15 @@ func (tt *timed) normalize(name string, globalStart float64, videoCuts []float64
 		segStart = e
 	}
 	for i := range m {
-		d := int64(t.dur(i))
-		mid := t.times[i] + d/2
+		mid := t.times[i] + int64(t.dur(i))/2
+		if videoCuts == nil {
+			// Audio only: a segment every target duration.
+			if k := int(min(mid/tgt, math.MaxInt32)); k > seg {
+				closeSeg(i)
+				seg = k
+			}
+			continue
+		}
 		for seg+1 < len(bounds) && mid >= bounds[seg+1] {
 			closeSeg(i)
 			seg++

@@ -35,6 +35,11 @@ type MediaObject struct {
 	PosterURL   *string           `json:"poster_url"`
 	CreatedAt   time.Time         `json:"created_at"`
 	UpdatedAt   time.Time         `json:"updated_at"`
+	// Visibility is public or signed; signed media play only with a
+	// playback token (POST .../playback-tokens), not at PlaybackURL.
+	Visibility string `json:"visibility"`
+	// Encrypted is true for AES-128 encrypted segments.
+	Encrypted bool `json:"encrypted"`
 }
 
 // RenditionObject is one rendition of a MediaObject, as produced
@@ -59,6 +64,10 @@ func NewMediaObject(m *hlsd.Media) MediaObject {
 		Renditions:  make([]RenditionObject, 0, len(m.Renditions)),
 		PlaybackURL: library.PlaybackURL(m.ID),
 		CreatedAt:   m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
+		Visibility: m.Visibility, Encrypted: m.Encrypted,
+	}
+	if o.Visibility == "" {
+		o.Visibility = hlsd.VisibilityPublic
 	}
 	if m.Kind != "" {
 		k := m.Kind
@@ -104,8 +113,11 @@ type mediaList struct {
 // disk by the library; nothing is held in memory.
 func (s *Server) handleCreateMedia(w http.ResponseWriter, r *http.Request) {
 	max := s.cfg.MaxUpload
-	q := r.URL.Query()
-	up := library.Upload{Title: q.Get("title"), Filename: q.Get("filename"), MaxSize: max}
+	up, err := s.uploadFromQuery(r.URL.Query(), r.Header.Get("Content-Disposition")) // upload_meta.go
+	if err != nil {
+		s.apiError(w, r, err)
+		return
+	}
 	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	isMultipart := mt == "multipart/form-data"
 
@@ -119,7 +131,6 @@ func (s *Server) handleCreateMedia(w http.ResponseWriter, r *http.Request) {
 	}
 
 	var m *hlsd.Media
-	var err error
 	if isMultipart {
 		if params["boundary"] == "" {
 			s.apiError(w, r, hlsd.Errorf(hlsd.EINVALID, "the multipart/form-data Content-Type has no boundary"))
@@ -130,11 +141,6 @@ func (s *Server) handleCreateMedia(w http.ResponseWriter, r *http.Request) {
 		}
 		m, err = s.createMultipart(r, up)
 	} else {
-		if up.Filename == "" {
-			if _, p, err := mime.ParseMediaType(r.Header.Get("Content-Disposition")); err == nil {
-				up.Filename = p["filename"]
-			}
-		}
 		m, err = s.cfg.Library.Create(r.Context(), r.Body, up)
 	}
 	if err != nil {
@@ -243,6 +249,8 @@ func (s *Server) handleGetMedia(w http.ResponseWriter, r *http.Request) {
 // mediaPatch is the body of PATCH /api/v1/media/{id}.
 type mediaPatch struct {
 	Title *string `json:"title"`
+	// Visibility is "public" or "signed" (signed.go).
+	Visibility *string `json:"visibility"`
 }
 
 // handleUpdateMedia is PATCH /api/v1/media/{id} with {"title": "..."}.
@@ -252,11 +260,20 @@ func (s *Server) handleUpdateMedia(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, r, err)
 		return
 	}
-	if p.Title == nil {
-		s.apiError(w, r, hlsd.Errorf(hlsd.EINVALID, `nothing to change: send {"title": "..."}`))
+	if p.Title == nil && p.Visibility == nil {
+		s.apiError(w, r, hlsd.Errorf(hlsd.EINVALID, `nothing to change: send {"title": "..."} or {"visibility": "public" or "signed"}`))
 		return
 	}
-	m, err := s.cfg.Library.Rename(r.Context(), r.PathValue("id"), *p.Title)
+	id := r.PathValue("id")
+	var m *hlsd.Media
+	var err error
+	if p.Visibility != nil {
+		m, err = s.cfg.Library.SetVisibility(r.Context(), id, *p.Visibility)
+		s.access.forget(id) // delivery sees the change at the next request
+	}
+	if err == nil && p.Title != nil {
+		m, err = s.cfg.Library.Rename(r.Context(), id, *p.Title)
+	}
 	if err != nil {
 		s.apiError(w, r, err)
 		return
@@ -267,7 +284,9 @@ func (s *Server) handleUpdateMedia(w http.ResponseWriter, r *http.Request) {
 // handleDeleteMedia is DELETE /api/v1/media/{id}: 204 once the record, the
 // source and the presentation are gone (a running transcode is cancelled).
 func (s *Server) handleDeleteMedia(w http.ResponseWriter, r *http.Request) {
-	if err := s.cfg.Library.Delete(r.Context(), r.PathValue("id")); err != nil {
+	err := s.cfg.Library.Delete(r.Context(), r.PathValue("id"))
+	s.access.forget(r.PathValue("id"))
+	if err != nil {
 		s.apiError(w, r, err)
 		return
 	}

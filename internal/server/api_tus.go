@@ -81,6 +81,9 @@ func (s *Server) tusCreating(ev tushandler.HookEvent) (tushandler.HTTPResponse, 
 		return tushandler.HTTPResponse{}, tushandler.FileInfoChanges{}, s.tusError(ev,
 			hlsd.Errorf(hlsd.EINVALID, "the title must be valid UTF-8 of at most %d characters", library.MaxTitleLength))
 	}
+	if _, err := s.uploadFromTus(ev.Upload.MetaData); err != nil {
+		return tushandler.HTTPResponse{}, tushandler.FileInfoChanges{}, s.tusError(ev, err)
+	}
 	return tushandler.HTTPResponse{}, tushandler.FileInfoChanges{}, nil
 }
 
@@ -91,12 +94,12 @@ func (s *Server) tusCreating(ev tushandler.HookEvent) (tushandler.HTTPResponse, 
 func (s *Server) tusFinished(ev tushandler.HookEvent) (tushandler.HTTPResponse, error) {
 	info := ev.Upload
 	path := info.Storage[filestore.StorageKeyPath]
-	meta := info.MetaData
-	filename := meta["filename"]
-	if filename == "" {
-		filename = meta["name"]
+	up, err := s.uploadFromTus(info.MetaData) // upload_meta.go
+	if err != nil {
+		os.Remove(info.Storage[filestore.StorageKeyPath])
+		os.Remove(info.Storage[filestore.StorageKeyInfoPath])
+		return tushandler.HTTPResponse{}, s.tusError(ev, err)
 	}
-	up := library.Upload{Title: strings.TrimSpace(meta["title"]), Filename: filename, MaxSize: s.cfg.MaxUpload}
 	// The bytes are all here: the media is made even if the client has
 	// gone away in the meantime.
 	ctx := context.WithoutCancel(ev.Context)

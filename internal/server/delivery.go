@@ -223,6 +223,14 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 		notFound(w)
 		return
 	}
+	a, ok := s.checkPublic(w, r, id) // signed media: 403 (signed.go)
+	if !ok {
+		return
+	}
+	if name == keyName {
+		s.serveKey(w, r, id, a)
+		return
+	}
 	s.deliver(w, r, s.media, id+"/"+name)
 }
 

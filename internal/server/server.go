@@ -14,10 +14,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/hlsd/hlsd/internal/library"
+	"github.com/hlsd/hlsd/internal/signing"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -82,6 +84,31 @@ type Config struct {
 	APIToken string
 	// MaxUpload is the largest accepted upload in bytes (0: no limit).
 	MaxUpload int64
+
+	// Security (signed.go, ratelimit.go, headers.go; docs/security.md).
+
+	// Signing issues and verifies playback tokens; nil disables signed
+	// playback (signed media then play nowhere).
+	Signing *signing.Keyring
+	// DefaultVisibility is the visibility of uploads that do not choose
+	// one: hlsd.VisibilityPublic (also when empty) or VisibilitySigned.
+	DefaultVisibility string
+	// EncryptByDefault makes uploads AES-128 encrypted unless they say
+	// encrypt=false.
+	EncryptByDefault bool
+	// MaxTokenTTL bounds the lifetime of playback tokens (default
+	// DefaultMaxTokenTTL).
+	MaxTokenTTL time.Duration
+	// Limits holds the per-client rate limits; zero fields take the
+	// defaults of DefaultLimits, negative ones disable that limit.
+	Limits Limits
+	// MaxConns caps open client connections (0: no cap); further clients
+	// wait in the listen backlog.
+	MaxConns int
+	// FrameAncestors lists the origins allowed to frame the embed player
+	// (CSP frame-ancestors); empty means any ("*"). Other pages are never
+	// framed.
+	FrameAncestors []string
 }
 
 // Server is hlsd's HTTP handler. Create it with New, serve it with Serve (or
@@ -97,6 +124,12 @@ type Server struct {
 	static *tree // StaticDir, or nil
 
 	tus http.Handler // tus uploads (api_tus.go), with Library only
+
+	access  *accessCache     // visibility of media, for delivery (signed.go)
+	keys    *os.Root         // DATA/keys, with Library only (signed.go)
+	limits  *rateLimits      // per-client limits (ratelimit.go)
+	clock   func() time.Time // nil: time.Now (tests set it)
+	headers pageHeaderValues // security headers of UI pages (headers.go)
 
 	// handler is mux wrapped in the shared middleware.
 	handler http.Handler
@@ -154,10 +187,24 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	if cfg.MaxTokenTTL <= 0 {
+		cfg.MaxTokenTTL = DefaultMaxTokenTTL
+		s.cfg.MaxTokenTTL = cfg.MaxTokenTTL
+	}
+	s.access = newAccessCache()
+	s.limits = newRateLimits(cfg.Limits)
+	if s.headers, err = newPageHeaders(cfg.FrameAncestors); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if cfg.Library != nil {
 		if cfg.APIToken == "" {
 			s.Close()
 			return nil, errors.New("server: the API needs a token")
+		}
+		if s.keys, err = os.OpenRoot(cfg.Library.Layout().KeysDir()); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open keys dir: %w", err)
 		}
 		if s.tus, err = s.newTus(); err != nil {
 			s.Close()
@@ -165,7 +212,7 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s.routes()
-	s.handler = s.instrument(rejectBadPaths(s.mux))
+	s.handler = s.instrument(rejectBadPaths(s.limit(s.mux)))
 	return s, nil
 }
 
@@ -190,8 +237,9 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("GET /static", s.handleNotFound)
 	}
 	if s.cfg.Library != nil {
-		s.apiRoutes() // REST API and tus uploads, api.go
-		s.uiRoutes()  // web UI: pages, sign-in, assets (ui.go)
+		s.apiRoutes()    // REST API and tus uploads, api.go
+		s.signedRoutes() // signed playback and playback tokens, signed.go
+		s.uiRoutes()     // web UI: pages, sign-in, assets (ui.go)
 	}
 }
 
@@ -207,6 +255,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Close releases the served folders.
 func (s *Server) Close() error {
+	if s.keys != nil {
+		s.keys.Close()
+	}
 	s.media.close()
 	if s.static != nil {
 		s.static.close()
@@ -244,6 +295,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	}
 
+	if s.cfg.MaxConns > 0 {
+		ln = newLimitListener(ln, s.cfg.MaxConns)
+	}
 	errc := make(chan error, 1)
 	go func() {
 		var err error

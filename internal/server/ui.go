@@ -72,9 +72,9 @@ type asset struct {
 // page is the data of every template.
 type page struct {
 	Title, Assets, Error, Next string
-	// ID, PlaybackURL, Poster and Kind describe the media of the watch and
-	// embed pages.
-	ID, PlaybackURL, Poster, Kind string
+	// ID, PlaybackURL, Poster, Kind and Status describe the media of the
+	// watch and embed pages.
+	ID, PlaybackURL, Poster, Kind, Status string
 }
 
 // newUI parses the templates and loads the assets of fsys (laid out as
@@ -183,7 +183,7 @@ func (s *Server) uiRoutes() {
 			return
 		}
 		s.uiRender(w, r, u, http.StatusOK, "embed.html", page{
-			Title: m.Title, ID: m.ID, Kind: string(m.Kind),
+			Title: m.Title, ID: m.ID, Kind: string(m.Kind), Status: string(m.Status),
 			PlaybackURL: library.PlaybackURL(m.ID), Poster: library.PosterURL(m),
 		})
 	})

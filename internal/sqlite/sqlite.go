@@ -217,15 +217,22 @@ func createMedia(ctx context.Context, q querier, m *hlsd.Media) error {
 	if m.Renditions == nil {
 		m.Renditions = []hlsd.Rendition{}
 	}
+	if m.Visibility == "" {
+		m.Visibility = hlsd.VisibilityPublic
+	}
+	if !hlsd.ValidVisibility(m.Visibility) {
+		return hlsd.Errorf(hlsd.EINVALID, "unknown visibility %q: want public or signed", m.Visibility)
+	}
 	renditions, err := json.Marshal(m.Renditions)
 	if err != nil {
 		return fmt.Errorf("encode renditions: %w", err)
 	}
 	_, err = q.ExecContext(ctx, `INSERT INTO media
-		(id, title, kind, status, progress, error, duration, renditions, source_name, source_size, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(id, title, kind, status, progress, error, duration, renditions, source_name, source_size, created_at, updated_at,
+		 visibility, encrypted)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.Title, string(m.Kind), string(m.Status), m.Progress, m.Error, m.Duration, string(renditions),
-		m.SourceName, m.SourceSize, formatTime(m.CreatedAt), formatTime(m.UpdatedAt))
+		m.SourceName, m.SourceSize, formatTime(m.CreatedAt), formatTime(m.UpdatedAt), m.Visibility, m.Encrypted)
 	if err != nil {
 		var se *sqlite3.Error
 		if errors.As(err, &se) && (se.Code() == sqlite3lib.SQLITE_CONSTRAINT_PRIMARYKEY || se.Code() == sqlite3lib.SQLITE_CONSTRAINT_UNIQUE) {
@@ -236,7 +243,7 @@ func createMedia(ctx context.Context, q querier, m *hlsd.Media) error {
 	return nil
 }
 
-const mediaColumns = `id, title, kind, status, progress, error, duration, renditions, source_name, source_size, created_at, updated_at`
+const mediaColumns = `id, title, kind, status, progress, error, duration, renditions, source_name, source_size, created_at, updated_at, visibility, encrypted`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -248,7 +255,7 @@ func scanMedia(s scanner) (*hlsd.Media, error) {
 		createdAt, updatedAt string
 	)
 	if err := s.Scan(&m.ID, &m.Title, &kind, &status, &m.Progress, &m.Error, &m.Duration, &renditions,
-		&m.SourceName, &m.SourceSize, &createdAt, &updatedAt); err != nil {
+		&m.SourceName, &m.SourceSize, &createdAt, &updatedAt, &m.Visibility, &m.Encrypted); err != nil {
 		return nil, err
 	}
 	m.Kind, m.Status = hlsd.Kind(kind), hlsd.Status(status)
@@ -401,15 +408,21 @@ func updateMedia(ctx context.Context, q querier, id string, upd hlsd.MediaUpdate
 			m.Renditions = []hlsd.Rendition{}
 		}
 	}
+	if upd.Visibility != nil {
+		if !hlsd.ValidVisibility(*upd.Visibility) {
+			return nil, hlsd.Errorf(hlsd.EINVALID, "unknown visibility %q: want public or signed", *upd.Visibility)
+		}
+		m.Visibility = *upd.Visibility
+	}
 	m.UpdatedAt = now()
 	renditions, err := json.Marshal(m.Renditions)
 	if err != nil {
 		return nil, fmt.Errorf("encode renditions: %w", err)
 	}
 	_, err = q.ExecContext(ctx, `UPDATE media SET title = ?, kind = ?, status = ?, progress = ?, error = ?,
-		duration = ?, renditions = ?, updated_at = ? WHERE id = ?`,
+		duration = ?, renditions = ?, updated_at = ?, visibility = ? WHERE id = ?`,
 		m.Title, string(m.Kind), string(m.Status), m.Progress, m.Error, m.Duration, string(renditions),
-		formatTime(m.UpdatedAt), id)
+		formatTime(m.UpdatedAt), m.Visibility, id)
 	if err != nil {
 		return nil, fmt.Errorf("update media %s: %w", id, err)
 	}

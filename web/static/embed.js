@@ -10,5 +10,6 @@ createPlayer(document.getElementById('player-area'), {
   poster: main.dataset.poster || '',
   title: main.dataset.title || '',
   keyboard: true,
+  fromStart: main.dataset.status !== 'ready',
   onError: (msg) => { message.textContent = msg; message.hidden = false; },
 });

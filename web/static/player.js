@@ -21,6 +21,8 @@ const SEEK_STEP = 5; // seconds, for the arrow keys
  * @param {'audio'|'video'} o.kind layout: a video element, or cover art and an audio element
  * @param {string} [o.poster] poster or cover image URL
  * @param {string} [o.title] shown in the audio layout and used as label
+ * @param {boolean} [o.fromStart] the media is still being processed: play its
+ *   growing (EVENT) playlist from the start, not from the live edge
  * @param {() => boolean} [o.shouldRetry] asked after a fatal network error
  *   (e.g. the playlist is not published yet): true retries in 2 s
  * @param {(msg: string) => void} [o.onError] shows a message to the user
@@ -103,7 +105,9 @@ export function createPlayer(area, o) {
     const l = state.levels[state.currentLevel];
     const name = l ? levelName(l, state.levels) : '';
     quality.options[0].textContent = state.autoLevel && name ? `Auto (${name})` : 'Auto';
-    now.textContent = name ? `Playing ${name}${l.bitrate ? ' · ' + fmtBitrate(l.bitrate) : ''}` : '';
+    // A level named by its height also says its bitrate; one named by its
+    // bitrate (audio) says it once.
+    now.textContent = name ? `Playing ${name}${l.height && l.bitrate ? ' · ' + fmtBitrate(l.bitrate) : ''}` : '';
   };
   quality.addEventListener('change', () => {
     const v = Number(quality.value);
@@ -134,9 +138,10 @@ export function createPlayer(area, o) {
   } else {
     let mediaRecovered = false;
     const load = () => {
-      // startPosition 0: a presentation still being processed is an EVENT
-      // playlist, which hls.js would otherwise join at its live edge.
-      const hls = new Hls({ startPosition: 0, enableWorker: true, capLevelToPlayerSize: false });
+      // A presentation still being processed is an EVENT playlist, which
+      // hls.js would join at its live edge: startPosition 0 plays it from
+      // the beginning. A finished (VOD) one starts where its media starts.
+      const hls = new Hls({ startPosition: o.fromStart ? 0 : -1, enableWorker: true, capLevelToPlayerSize: false });
       state.hls = hls;
       hls.on(Hls.Events.MANIFEST_PARSED, (_, d) => {
         state.levels = d.levels.map((l) => ({ height: l.height || 0, width: l.width || 0, bitrate: l.bitrate || 0 }));

@@ -59,6 +59,7 @@ function render(m) {
       poster: m.poster_url || '',
       title: m.title,
       keyboard: true,
+      fromStart: m.status !== 'ready',
       // While processing, the playlist may not be published yet.
       shouldRetry: () => media && (media.status === 'processing' || media.status === 'queued'),
       onError: (msg) => showMessage(msg),

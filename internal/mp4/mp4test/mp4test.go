@@ -32,6 +32,11 @@ type Source struct {
 	FrameDur float64
 	// AudioOnly is set for sources without video.
 	AudioOnly bool
+	// Width and Height are the video's size.
+	Width, Height int
+	// VideoCodec is the start of the video's codec string ("avc1." when
+	// empty); AudioCodec is the audio's ("mp4a.40.2" when empty).
+	VideoCodec, AudioCodec string
 	// steps are ffmpeg argument lists, run in order; "{prev}" stands for
 	// the previous step's output. The last step's output is the source.
 	steps [][]string
@@ -53,35 +58,44 @@ var bframes = slices.Concat(avInputs, []string{
 
 // Sources lists every test source.
 var Sources = []Source{
-	{Name: "faststart.mp4", FrameDur: 1.0 / 30, steps: [][]string{slices.Concat(avInputs, []string{
+	{Name: "faststart.mp4", FrameDur: 1.0 / 30, Width: 320, Height: 240, steps: [][]string{slices.Concat(avInputs, []string{
 		"-c:v", "libx264", "-preset", "ultrafast", "-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k",
 		"-movflags", "+faststart", "-f", "mp4"})}},
-	{Name: "bframes.mp4", FrameDur: 1.0 / 30, steps: [][]string{slices.Concat(bframes, []string{"-movflags", "+faststart", "-f", "mp4"})}},
-	{Name: "moov-at-end.mp4", FrameDur: 1.0 / 30, steps: [][]string{slices.Concat(bframes, []string{"-f", "mp4"})}},
+	{Name: "bframes.mp4", FrameDur: 1.0 / 30, Width: 320, Height: 240, steps: [][]string{slices.Concat(bframes, []string{"-movflags", "+faststart", "-f", "mp4"})}},
+	{Name: "moov-at-end.mp4", FrameDur: 1.0 / 30, Width: 320, Height: 240, steps: [][]string{slices.Concat(bframes, []string{"-f", "mp4"})}},
 	// Cut with -ss and stream copy: the video keeps its frames from the
 	// keyframe before the cut, and edit lists hide them and the audio
 	// before the cut.
-	{Name: "edit-cut.mp4", FrameDur: 1.0 / 30, steps: [][]string{
+	{Name: "edit-cut.mp4", FrameDur: 1.0 / 30, Width: 320, Height: 240, steps: [][]string{
 		slices.Concat(bframes, []string{"-movflags", "+faststart", "-f", "mp4"}),
 		{"-ss", "1.3", "-i", in, "-c", "copy", "-f", "mp4"},
 	}},
 	// The video delayed by half a second: an empty edit on its track.
-	{Name: "edit-delay.mp4", FrameDur: 1.0 / 30, steps: [][]string{
+	{Name: "edit-delay.mp4", FrameDur: 1.0 / 30, Width: 320, Height: 240, steps: [][]string{
 		slices.Concat(bframes, []string{"-movflags", "+faststart", "-f", "mp4"}),
 		{"-i", in, "-itsoffset", "0.5", "-i", in, "-map", "0:a", "-map", "1:v", "-c", "copy", "-f", "mp4"},
 	}},
 	// 30 fps for 3 s, then every other frame dropped with the original
 	// timestamps kept: 15 fps.
-	{Name: "vfr.mp4", FrameDur: 1.0 / 15, steps: [][]string{slices.Concat(avInputs, []string{
+	{Name: "vfr.mp4", FrameDur: 1.0 / 15, Width: 320, Height: 240, steps: [][]string{slices.Concat(avInputs, []string{
 		"-vf", `select='lt(t\,3)+not(mod(n\,2))'`, "-fps_mode", "vfr",
 		"-c:v", "libx264", "-preset", "medium", "-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k",
 		"-movflags", "+faststart", "-f", "mp4"})}},
-	{Name: "fragmented.mp4", FrameDur: 1.0 / 30, steps: [][]string{slices.Concat(bframes, []string{
+	{Name: "fragmented.mp4", FrameDur: 1.0 / 30, Width: 320, Height: 240, steps: [][]string{slices.Concat(bframes, []string{
 		"-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4"})}},
+	// HEVC (x265's default B-frames) with MP3 audio.
+	{Name: "hevc-mp3.mp4", FrameDur: 1.0 / 25, Width: 320, Height: 240, VideoCodec: "hvc1.", AudioCodec: "mp4a.40.34", steps: [][]string{{
+		"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=6",
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=6",
+		"-c:v", "libx265", "-x265-params", "log-level=error:keyint=50", "-tag:v", "hvc1", "-pix_fmt", "yuv420p",
+		"-c:a", "libmp3lame", "-ac", "2", "-b:a", "128k", "-movflags", "+faststart", "-f", "mp4"}}},
+	// QuickTime: the sound description is version 1 with its esds in a
+	// wave box.
+	{Name: "camera.mov", FrameDur: 1.0 / 30, Width: 320, Height: 240, steps: [][]string{slices.Concat(bframes, []string{"-f", "mov"})}},
 	// Tiny sources: the fuzz target's seeds.
-	{Name: "tiny.mp4", FrameDur: 1.0 / 10, steps: [][]string{tiny("+faststart")}},
-	{Name: "tiny-moov-at-end.mp4", FrameDur: 1.0 / 10, steps: [][]string{tiny("")}},
-	{Name: "tiny-fragmented.mp4", FrameDur: 1.0 / 10, steps: [][]string{tiny("frag_keyframe+empty_moov+default_base_moof")}},
+	{Name: "tiny.mp4", FrameDur: 1.0 / 10, Width: 32, Height: 32, steps: [][]string{tiny("+faststart")}},
+	{Name: "tiny-moov-at-end.mp4", FrameDur: 1.0 / 10, Width: 32, Height: 32, steps: [][]string{tiny("")}},
+	{Name: "tiny-fragmented.mp4", FrameDur: 1.0 / 10, Width: 32, Height: 32, steps: [][]string{tiny("frag_keyframe+empty_moov+default_base_moof")}},
 	{Name: "tiny.m4a", FrameDur: 1024.0 / 8000, AudioOnly: true, steps: [][]string{{
 		"-f", "lavfi", "-i", "sine=frequency=659:sample_rate=8000:duration=0.5",
 		"-c:a", "aac", "-b:a", "16k", "-f", "ipod"}}},

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hlsd/hlsd"
+	"github.com/hlsd/hlsd/internal/server"
+	"github.com/hlsd/hlsd/internal/signing"
+)
+
+// securityConfig is the part of serve's configuration that docs/security.md
+// describes: playback signing, default visibility and encryption, rate and
+// connection limits, framing.
+type securityConfig struct {
+	SigningKeys       signingKeys
+	DefaultVisibility string
+	Encrypt           bool
+	MaxTokenTTL       time.Duration
+	Limits            server.Limits
+	MaxConns          int
+	FrameAncestors    []string
+	frameAncestors    string
+}
+
+// signingKeys is the repeatable --signing-key flag. One value may also hold
+// several keys separated by white space (HLSD_SIGNING_KEY="new:... old:...").
+type signingKeys []signing.Key
+
+func (k *signingKeys) String() string {
+	ids := make([]string, len(*k))
+	for i, key := range *k {
+		ids[i] = key.ID // never print secrets
+	}
+	return strings.Join(ids, " ")
+}
+
+func (k *signingKeys) Set(v string) error {
+	fields := strings.Fields(v)
+	if len(fields) == 0 {
+		return fmt.Errorf("empty signing key")
+	}
+	for _, f := range fields {
+		key, err := signing.ParseKey(f)
+		if err != nil {
+			return err
+		}
+		*k = append(*k, key)
+	}
+	return nil
+}
+
+func (c *securityConfig) register(fs *flag.FlagSet) {
+	fs.Var(&c.SigningKeys, "signing-key", "playback token `key` as kid:secret (or a bare secret of 16+ characters); repeat to rotate: the first signs, all verify (default: DATA/signing-keys, generated on first start)")
+	fs.StringVar(&c.DefaultVisibility, "default-visibility", hlsd.VisibilityPublic, "visibility of uploads that do not choose: public, or signed (plays only with a playback token)")
+	fs.BoolVar(&c.Encrypt, "encrypt", false, "AES-128 encrypt uploads that do not choose (encrypt=false in the upload turns it off)")
+	fs.DurationVar(&c.MaxTokenTTL, "max-token-ttl", server.DefaultMaxTokenTTL, "longest lifetime of a playback token")
+	fs.Float64Var(&c.Limits.APIRate, "api-rate", server.DefaultLimits.APIRate, "API requests per second per client address (-1: no limit)")
+	fs.IntVar(&c.Limits.APIBurst, "api-burst", server.DefaultLimits.APIBurst, "API requests a client may send at once above --api-rate")
+	fs.Float64Var(&c.Limits.AuthRate, "auth-rate", server.DefaultLimits.AuthRate, "sign-ins and playback tokens per second per client address (-1: no limit)")
+	fs.IntVar(&c.Limits.AuthBurst, "auth-burst", server.DefaultLimits.AuthBurst, "sign-ins and playback tokens a client may ask at once")
+	fs.IntVar(&c.Limits.UploadsPerHour, "max-uploads-per-hour", server.DefaultLimits.UploadsPerHour, "new uploads per hour per client address (-1: no limit)")
+	fs.IntVar(&c.MaxConns, "max-conns", 1024, "most open client connections; more wait in the listen queue (0: no limit)")
+	fs.StringVar(&c.frameAncestors, "frame-ancestors", "*", "space- or comma-separated `origins` whose pages may embed the /embed/ player (https://site.example), 'self', or *")
+}
+
+// check validates the flags after parsing.
+func (c *securityConfig) check() error {
+	if !hlsd.ValidVisibility(c.DefaultVisibility) {
+		return hlsd.Errorf(hlsd.EINVALID, "--default-visibility %q: want public or signed", c.DefaultVisibility)
+	}
+	if c.MaxTokenTTL < time.Second {
+		return hlsd.Errorf(hlsd.EINVALID, "--max-token-ttl must be at least 1s")
+	}
+	if c.MaxConns < 0 {
+		return hlsd.Errorf(hlsd.EINVALID, "--max-conns must be 0 (no limit) or more")
+	}
+	for name, v := range map[string]float64{"--api-rate": c.Limits.APIRate, "--auth-rate": c.Limits.AuthRate,
+		"--api-burst": float64(c.Limits.APIBurst), "--auth-burst": float64(c.Limits.AuthBurst),
+		"--max-uploads-per-hour": float64(c.Limits.UploadsPerHour)} {
+		if v == 0 || (v < 0 && v != -1) {
+			return hlsd.Errorf(hlsd.EINVALID, "%s must be positive, or -1 for no limit", name)
+		}
+	}
+	c.FrameAncestors = nil
+	for _, o := range strings.FieldsFunc(c.frameAncestors, func(r rune) bool { return r == ',' || r == ' ' }) {
+		c.FrameAncestors = append(c.FrameAncestors, o)
+	}
+	if len(c.FrameAncestors) == 0 {
+		return hlsd.Errorf(hlsd.EINVALID, "--frame-ancestors is empty; use 'none' to forbid embedding, * to allow every site")
+	}
+	if len(c.FrameAncestors) == 1 && c.FrameAncestors[0] == "none" {
+		c.FrameAncestors[0] = "'none'"
+	}
+	if len(c.FrameAncestors) == 1 && c.FrameAncestors[0] == "self" {
+		c.FrameAncestors[0] = "'self'"
+	}
+	for _, o := range c.FrameAncestors {
+		if err := server.ValidFrameAncestor(o); err != nil {
+			return hlsd.Errorf(hlsd.EINVALID, "--frame-ancestors: %v", err)
+		}
+	}
+	return nil
+}
+
+// keyring returns the playback signing keys: --signing-key values, else
+// DATA/signing-keys, else a new random key saved there (mode 0600).
+func (c *securityConfig) keyring(dataDir string, logger *slog.Logger) (*signing.Keyring, error) {
+	keys := []signing.Key(c.SigningKeys)
+	if len(keys) == 0 {
+		path := filepath.Join(dataDir, signing.KeyFileName)
+		var created bool
+		var err error
+		keys, created, err = signing.LoadOrCreate(path, time.Now())
+		if err != nil {
+			return nil, hlsd.Errorf(hlsd.EINVALID, "playback signing keys: %v", err)
+		}
+		if created {
+			logger.Info("generated a playback signing key", "file", path, "kid", keys[0].ID)
+		}
+	}
+	kr, err := signing.NewKeyring(keys...)
+	if err != nil {
+		return nil, hlsd.Errorf(hlsd.EINVALID, "--signing-key: %v", err)
+	}
+	return kr, nil
+}

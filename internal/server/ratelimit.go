@@ -1,0 +1,247 @@
+package server
+
+import (
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Limits are the per-client (per IP address) rate limits of the server, as
+// token buckets: Rate requests per second on average, bursts of Burst. A
+// request over the limit gets 429 Too Many Requests with Retry-After.
+// Delivery (/hls/, /static/) is not limited: a player legitimately makes
+// many requests, and the files are cheap to serve.
+type Limits struct {
+	// APIRate and APIBurst limit every /api/v1 request.
+	APIRate  float64
+	APIBurst int
+	// AuthRate and AuthBurst limit, in addition, the requests that mint
+	// credentials: playback tokens (POST .../playback-tokens) and sign-in
+	// (POST /login), so a leaked session cannot mint tokens in bulk and
+	// the API token cannot be guessed quickly.
+	AuthRate  float64
+	AuthBurst int
+	// UploadsPerHour limits new uploads (POST /api/v1/media and tus
+	// creation), with bursts of the same size.
+	UploadsPerHour int
+}
+
+// DefaultLimits are the limits of zero Limits fields.
+var DefaultLimits = Limits{APIRate: 20, APIBurst: 100, AuthRate: 1, AuthBurst: 20, UploadsPerHour: 100}
+
+// maxBuckets bounds each limiter's memory: when a limiter tracks that many
+// clients, idle buckets (full again) are dropped, and if none is idle the
+// oldest half goes.
+const maxBuckets = 100_000
+
+// rateLimits is the server's set of limiters; a nil limiter is disabled.
+type rateLimits struct {
+	api, auth, uploads *limiter
+}
+
+func newRateLimits(l Limits) *rateLimits {
+	d := DefaultLimits
+	pick := func(rate float64, burst int, dr float64, db int) *limiter {
+		if rate == 0 {
+			rate = dr
+		}
+		if burst == 0 {
+			burst = db
+		}
+		if rate < 0 || burst < 0 {
+			return nil
+		}
+		return newLimiter(rate, burst)
+	}
+	up := l.UploadsPerHour
+	if up == 0 {
+		up = d.UploadsPerHour
+	}
+	return &rateLimits{
+		api:     pick(l.APIRate, l.APIBurst, d.APIRate, d.APIBurst),
+		auth:    pick(l.AuthRate, l.AuthBurst, d.AuthRate, d.AuthBurst),
+		uploads: pick(float64(up)/3600, up, 0, 0),
+	}
+}
+
+// limiter is a set of token buckets by client key.
+type limiter struct {
+	rate, burst float64
+	mu          sync.Mutex
+	buckets     map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(rate float64, burst int) *limiter {
+	return &limiter{rate: rate, burst: float64(max(burst, 1)), buckets: map[string]*bucket{}}
+}
+
+// allow takes one token from key's bucket at now. When there is none it
+// returns false and how long until there will be.
+func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[key]
+	if b == nil {
+		if len(l.buckets) >= maxBuckets {
+			l.prune(now)
+		}
+		b = &bucket{tokens: l.burst, last: now}
+		l.buckets[key] = b
+	}
+	if d := now.Sub(b.last); d > 0 {
+		b.tokens = math.Min(l.burst, b.tokens+d.Seconds()*l.rate)
+		b.last = now
+	}
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	wait := time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+	return false, wait
+}
+
+// prune drops the buckets that have refilled (their clients are idle), or
+// half of all when every client is active.
+func (l *limiter) prune(now time.Time) {
+	for k, b := range l.buckets {
+		if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
+			delete(l.buckets, k)
+		}
+	}
+	if len(l.buckets) >= maxBuckets/2 {
+		n := 0
+		for k := range l.buckets {
+			delete(l.buckets, k)
+			if n++; n >= maxBuckets/2 {
+				break
+			}
+		}
+	}
+}
+
+// clientKey is the rate-limit key of r: its peer IP address (IPv6 clients
+// by their /64, which one subscriber usually holds whole).
+func clientKey(r *http.Request) string {
+	a := clientAddr(r)
+	if !a.IsValid() {
+		return r.RemoteAddr
+	}
+	if a.Is6() {
+		p, err := a.Prefix(64)
+		if err == nil {
+			return p.String()
+		}
+	}
+	return a.String()
+}
+
+// limit applies the rate limits before routing: every /api/v1 request
+// counts against the API limit; token minting and sign-in against the
+// auth limit too; upload creation against the upload limit. Preflights
+// (OPTIONS) are free.
+func (s *Server) limit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if r.Method == http.MethodOptions || !(strings.HasPrefix(p, APIPrefix+"/") || p == APIPrefix || p == "/login") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		key := clientKey(r)
+		now := s.now()
+		check := func(l *limiter, what string) bool {
+			if l == nil {
+				return true
+			}
+			ok, wait := l.allow(key, now)
+			if !ok {
+				s.tooMany(w, r, wait, what)
+			}
+			return ok
+		}
+		if p != "/login" && !check(s.limits.api, "API requests") {
+			return
+		}
+		if r.Method == http.MethodPost {
+			switch {
+			case p == "/login" || strings.HasSuffix(p, "/playback-tokens"):
+				if !check(s.limits.auth, "sign-in and token requests") {
+					return
+				}
+			case p == APIPrefix+"/media" || p == APIPrefix+"/uploads" || p == APIPrefix+"/uploads/":
+				if !check(s.limits.uploads, "uploads") {
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// tooMany answers 429 with Retry-After in whole seconds (at least 1), as
+// an API JSON error.
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration, what string) {
+	secs := max(1, int(math.Ceil(wait.Seconds())))
+	h := w.Header()
+	h.Set("Retry-After", strconv.Itoa(secs))
+	s.logger.Debug("rate limited", "remote", r.RemoteAddr, "path", r.URL.Path, "what", what)
+	s.writeJSON(w, http.StatusTooManyRequests, apiErrorBody{Error: apiErrorDetail{
+		Code:    "rate_limited",
+		Message: "Too many " + what + " from your address; retry in " + strconv.Itoa(secs) + " s.",
+	}})
+}
+
+// limitListener caps the number of open connections: Accept waits while
+// max connections are open, so further clients queue in the kernel's
+// backlog instead of each taking a goroutine and buffers (the idea of
+// golang.org/x/net/netutil.LimitListener).
+type limitListener struct {
+	net.Listener
+	sem  chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+func newLimitListener(ln net.Listener, n int) *limitListener {
+	return &limitListener{Listener: ln, sem: make(chan struct{}, n), done: make(chan struct{})}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	select {
+	case l.sem <- struct{}{}:
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.sem
+		return nil, err
+	}
+	return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
+}
+
+func (l *limitListener) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(func() { close(l.done) })
+	return err
+}
+
+type limitConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}
