@@ -41,6 +41,22 @@ vet:
 
 test: deps-test build vet
 	$(GO) test -race -timeout 25m -count=1 ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_TEST)
+
+# Fuzzing: every Fuzz target of the module, one after another, for FUZZTIME
+# each (`make fuzz FUZZTIME=10m`). `make test` runs them for FUZZTIME_TEST
+# after the seed corpora (testdata/fuzz/, run by go test as plain tests).
+# New crashers land in the package's testdata/fuzz/FuzzX/: commit them.
+FUZZTIME      ?= 30s
+FUZZTIME_TEST ?= 3s
+fuzz:
+	@set -e; for f in $$(grep -rlE '^func Fuzz[A-Za-z0-9_]+\(f \*testing\.F\)' --include='*_test.go' --exclude-dir=node_modules --exclude-dir=.git . | sort); do \
+	  pkg=$$(dirname $$f); \
+	  for t in $$(sed -nE 's/^func (Fuzz[A-Za-z0-9_]+)\(f \*testing\.F\).*/\1/p' $$f); do \
+	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
 
 test-short:
 	$(GO) test -short ./...

@@ -270,6 +270,8 @@ med() {
 			done
 		done
 	done
+	awk -F'\t' 'NR > 1 && $9 > 0 {n++; printf "WARNING: round %s %s %s c=%s: %s socket errors or non-2xx answers\n", $1, $2, $3, $4, $9}
+		END {if (n) print "Runs with errors measure failures, not service: their figures are not comparable."}' "$out/runs.tsv"
 	printf '\nContent-Type seen by the header check (tutorial is not required to pass it):\n'
 	awk -F'\t' 'NR > 1 {printf "  %-9s %-11s %s %s\n", $1, $2, $3, $4}' "$out/headers.tsv"
 } | tee "$out/summary.txt"

@@ -229,26 +229,25 @@ func TestServeLogOff(t *testing.T) {
 }
 
 // TestPlaybackEndToEnd is the issue's end-to-end check: presentations made
-// by `hlsd ingest` into the data dir, served by `hlsd serve`, played by
-// hls.js in headless Chromium from a page on another origin.
+// by `hlsd ingest`, served by `hlsd serve`, played by hls.js in headless
+// Chromium from a page on another origin. The presentations are served from
+// --static: /hls/{id}/ only serves media the library's catalog knows
+// (uploads), which the API tests cover.
 func TestPlaybackEndToEnd(t *testing.T) {
 	b := browsertest.New(t) // skips under -short
-	data := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(data, "media"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	ingest := func(t *testing.T, id, fixture string, extra ...string) {
+	static := t.TempDir()
+	ingest := func(t *testing.T, name, fixture string, extra ...string) {
 		t.Helper()
 		var out, errb bytes.Buffer
 		m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
-		args := append([]string{"ingest", "-o", filepath.Join(data, "media", id), "--segment-duration", "2s"}, extra...)
+		args := append([]string{"ingest", "-o", filepath.Join(static, name), "--segment-duration", "2s"}, extra...)
 		args = append(args, testmedia.Path(t, fixture))
 		if code := m.exitCode(m.Run(context.Background(), args)); code != 0 {
 			t.Fatalf("hlsd %s: exit %d\n%s", strings.Join(args, " "), code, errb.String())
 		}
 	}
-	ingest(t, "clip1", "video-1080p.mp4", "--ladder", "360p,240p")
-	ingest(t, "tone1", "tone.m4a")
+	ingest(t, "clip", "video-1080p.mp4", "--ladder", "360p,240p")
+	ingest(t, "tone", "tone.m4a")
 
 	tests := []struct {
 		name     string
@@ -256,14 +255,14 @@ func TestPlaybackEndToEnd(t *testing.T) {
 		playlist string
 		audio    bool
 	}{
-		{"video, CORS *", "*", "/hls/clip1/master.m3u8", false},
-		{"video, CORS list with the page origin", "https://other.example," + b.PageOrigin(), "/hls/clip1/master.m3u8", false},
-		{"audio only", b.PageOrigin(), "/hls/tone1/master.m3u8", true},
+		{"video, CORS *", "*", "/static/clip/master.m3u8", false},
+		{"video, CORS list with the page origin", "https://other.example," + b.PageOrigin(), "/static/clip/master.m3u8", false},
+		{"audio only", b.PageOrigin(), "/static/tone/master.m3u8", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := startServe(t, nil, "--data", data, "--cors-origins", tt.cors)
-			if strings.TrimPrefix(r.base, "http://") == strings.TrimPrefix(b.PageOrigin(), "http://") {
+			r := startServe(t, nil, "--data", t.TempDir(), "--static", static, "--cors-origins", tt.cors)
+			if r.base == b.PageOrigin() {
 				t.Fatal("page and media share an origin")
 			}
 			shot := filepath.Join(t.TempDir(), "playing.png")
@@ -286,8 +285,8 @@ func TestPlaybackEndToEnd(t *testing.T) {
 	}
 
 	t.Run("CORS list without the page origin is refused", func(t *testing.T) {
-		r := startServe(t, nil, "--data", data, "--cors-origins", "https://other.example")
-		_, err := b.PlayHLS(t, r.base+"/hls/clip1/master.m3u8", 2)
+		r := startServe(t, nil, "--data", t.TempDir(), "--static", static, "--cors-origins", "https://other.example")
+		_, err := b.PlayHLS(t, r.base+"/static/clip/master.m3u8", 2)
 		if err == nil || !strings.Contains(err.Error(), "CORS") {
 			t.Errorf("playback from an origin not listed = %v, want a CORS failure", err)
 		}

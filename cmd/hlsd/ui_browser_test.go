@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/hlsd/hlsd/internal/browsertest"
@@ -98,6 +100,23 @@ func (p *uiPage) noConsoleErrors(when string) {
 	}
 }
 
+// apiStatus returns the status of media id from the API.
+func apiStatus(t *testing.T, base, token, id string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/api/v1/media/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m uiMedia
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatalf("GET media %s: %v", id, err)
+	}
+	return m.Status
+}
+
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {
@@ -129,6 +148,7 @@ type playerState struct {
 	Native       bool    `json:"native"`
 	Levels       int     `json:"levels"`
 	CurrentLevel int     `json:"currentLevel"`
+	Retries      int     `json:"retries"`
 	Fatal        string  `json:"fatal"`
 	Errors       []struct {
 		Type, Details, Info string
@@ -142,7 +162,7 @@ const playerStateJS = `(() => {
   const m = p.media;
   return {tag: m.tagName.toLowerCase(), currentTime: m.currentTime, duration: isFinite(m.duration) ? m.duration : 0,
     paused: m.paused, ended: m.ended, muted: m.muted, videoHeight: m.videoHeight || 0, native: p.native,
-    levels: p.levels.length, currentLevel: p.currentLevel, fatal: p.fatal, errors: p.errors};
+    levels: p.levels.length, currentLevel: p.currentLevel, retries: p.retries, fatal: p.fatal, errors: p.errors};
 })()`
 
 // benignPlayerErrors are non-fatal hls.js events that hls.js recovers from
@@ -416,6 +436,88 @@ func TestWebUI(t *testing.T) {
 		p.noConsoleErrors("keyboard")
 	})
 
+	t.Run("embed player", func(t *testing.T) {
+		p.t = t
+		m := media["video"]
+		p.console.Reset()
+		p.run("open the embed page", chromedp.Navigate(srv.base+"/embed/"+m.ID), chromedp.WaitReady("video", chromedp.ByQuery))
+		p.waitFor("embedded playback past 2 s", func() (bool, error) {
+			var st playerState
+			if err := p.eval(playerStateJS, &st); err != nil {
+				return false, err
+			}
+			if st.Fatal != "" {
+				return false, fmt.Errorf("player error: %s", st.Fatal)
+			}
+			return st.CurrentTime > 2, nil
+		})
+		p.noConsoleErrors("embed")
+	})
+
+	t.Run("watch while processing", func(t *testing.T) {
+		p.t = t
+		long := testmedia.Path(t, "video-720p-long.mp4") // 30 s: still processing when opened
+		p.console.Reset()
+		p.run("open the library", chromedp.Navigate(srv.base+"/"), chromedp.WaitVisible("#grid .media-card", chromedp.ByQuery))
+		p.run("upload a long video", chromedp.SetUploadFiles("#file", []string{long}, chromedp.ByID))
+		var m uiMedia
+		p.waitFor("the long video processing", func() (bool, error) {
+			var items []uiMedia
+			if err := p.eval(`window.hlsdLibrary.items`, &items); err != nil {
+				return false, err
+			}
+			for _, it := range items {
+				if strings.Contains(it.Title, "720p-long") && it.Status != "queued" {
+					m = it
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+		p.run("open its watch page from the grid", chromedp.Click(`#grid [data-id="`+m.ID+`"] h3 a`, chromedp.ByQuery), chromedp.WaitVisible("#player-area", chromedp.ByID))
+		var st playerState
+		p.waitFor("playback past 2 s", func() (bool, error) {
+			st = playerState{}
+			if err := p.eval(playerStateJS, &st); err != nil {
+				return false, err
+			}
+			if st.Fatal != "" {
+				return false, fmt.Errorf("player error: %s", st.Fatal)
+			}
+			return st.CurrentTime > 2, nil
+		})
+		status := apiStatus(t, srv.base, token, m.ID)
+		t.Logf("opened while %s (%.0f%%), played past 2 s while %s, %d retries before the playlist appeared",
+			m.Status, m.Progress*100, status, st.Retries)
+		// The master playlist is published before the variants' playlists:
+		// until they appear, hls.js gets 404s for them and retries. Those
+		// are tolerated (and logged) here; anything else fails.
+		early := func(details, info string) bool {
+			return (details == "levelLoadError" || details == "audioTrackLoadError") && strings.HasPrefix(info, "HTTP 404")
+		}
+		for _, e := range st.Errors {
+			switch {
+			case !e.Fatal && early(e.Details, e.Info):
+				t.Logf("player warning while processing: %s/%s %s", e.Type, e.Details, e.Info)
+			case e.Fatal || !benignPlayerErrors[e.Details]:
+				t.Errorf("player reported %s/%s %s", e.Type, e.Details, e.Info)
+			}
+		}
+		for _, e := range p.console.Errors() {
+			if !strings.Contains(e, "status of 404") || !strings.Contains(e, "/hls/"+m.ID+"/") || !strings.Contains(e, ".m3u8") {
+				t.Errorf("the page reported: %s", e)
+			}
+		}
+		// Delete it (cancelling its transcode) to leave the machine alone.
+		req, _ := http.NewRequest("DELETE", srv.base+"/api/v1/media/"+m.ID, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		if resp, err := http.DefaultClient.Do(req); err != nil {
+			t.Error(err)
+		} else if resp.Body.Close(); resp.StatusCode != http.StatusNoContent {
+			t.Errorf("DELETE the long video: %d", resp.StatusCode)
+		}
+	})
+
 	t.Run("keyboard and phone width", func(t *testing.T) {
 		p.t = t
 		p.console.Reset()
@@ -481,6 +583,66 @@ func TestWebUI(t *testing.T) {
 			t.Errorf("GET the deleted media: %d, want 404", resp.StatusCode)
 		}
 		p.noConsoleErrors("after delete")
+	})
+
+	t.Run("a file that is not media", func(t *testing.T) {
+		p.t = t
+		p.console.Reset()
+		p.run("open the library", chromedp.Navigate(srv.base+"/"), chromedp.WaitVisible("#grid .media-card", chromedp.ByQuery))
+		p.run("upload a text file", chromedp.SetUploadFiles("#file", []string{testmedia.Path(t, "not-media.txt")}, chromedp.ByID))
+		var m uiMedia
+		p.waitFor("the text file to fail", func() (bool, error) {
+			var items []uiMedia
+			if err := p.eval(`window.hlsdLibrary.items`, &items); err != nil {
+				return false, err
+			}
+			for _, it := range items {
+				if strings.Contains(it.Title, "not-media") && it.Status == "failed" {
+					m = it
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+		if m.Error == "" {
+			t.Fatal("failed media has no error message")
+		}
+		var shown string
+		p.run("read the card", chromedp.WaitVisible(`#grid [data-id="`+m.ID+`"] .card-error`, chromedp.ByQuery),
+			chromedp.Text(`#grid [data-id="`+m.ID+`"] .card-error`, &shown, chromedp.ByQuery))
+		if shown != m.Error {
+			t.Errorf("card shows %q, want the API's error %q", shown, m.Error)
+		}
+		t.Logf("failed media shows: %s", shown)
+		p.noConsoleErrors("failed media")
+	})
+
+	t.Run("upload progress and cancel", func(t *testing.T) {
+		p.t = t
+		p.console.Reset()
+		p.run("open the library", chromedp.Navigate(srv.base+"/"), chromedp.WaitVisible("#grid .media-card", chromedp.ByQuery))
+		// A slow uplink (256 kB/s) so the upload is seen in progress.
+		p.run("throttle uploads", network.Enable(), network.EmulateNetworkConditions(false, 0, -1, 256<<10))
+		p.run("upload a video", chromedp.SetUploadFiles("#file", []string{video}, chromedp.ByID))
+		progressRE := regexp.MustCompile(`^\d+% · .+ of .+ · .+/s · .+ left$`)
+		var info string
+		p.waitFor("percent, speed and time left", func() (bool, error) {
+			err := p.eval(`(document.querySelector('.upload .info') || {}).textContent || ''`, &info)
+			return progressRE.MatchString(info), err
+		})
+		t.Logf("upload row: %s", info)
+		var shot []byte
+		p.run("screenshot the upload", chromedp.CaptureScreenshot(&shot))
+		if err := os.WriteFile(filepath.Join(shots, "upload.png"), shot, 0o644); err != nil {
+			t.Error(err)
+		}
+		p.run("cancel", chromedp.Click(".upload button", chromedp.ByQuery), chromedp.WaitNotPresent(".upload", chromedp.ByQuery))
+		p.run("unthrottle", network.EmulateNetworkConditions(false, 0, -1, -1))
+		// Cancel tells the server to drop what it received (tus termination).
+		p.waitFor("the server to drop the upload", func() (bool, error) {
+			return regexp.MustCompile(`method=DELETE path=/api/v1/uploads/\S+ status=204`).MatchString(srv.stderr.String()), nil
+		})
+		p.noConsoleErrors("upload and cancel")
 	})
 
 	t.Run("sign out", func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Input says how ffmpeg opens an untrusted source: a file: URL (so a name
@@ -56,7 +57,6 @@ func TranscodeArgs(j *Job, in Input, dir string) []string {
 	if len(j.Video) > 0 {
 		a = append(a, "-filter_complex", filterGraph(j, in.VideoStream))
 	}
-	seg := formatSeconds(j.Segment.Seconds())
 	for i, v := range j.Video {
 		a = append(a,
 			"-map", fmt.Sprintf("[v%d]", i),
@@ -70,8 +70,15 @@ func TranscodeArgs(j *Job, in Input, dir string) []string {
 			"-g", strconv.Itoa(v.GOP),
 			"-keyint_min", strconv.Itoa(v.GOP),
 			"-sc_threshold", "0",
-			"-force_key_frames", "expr:gte(t,n_forced*"+seg+")",
+			"-force_key_frames", keyframeExpr(j),
 			"-an", "-sn", "-dn",
+			// B-frames make the encoder's first DTS negative. Shifting it
+			// to zero (the default) delays every picture by the B-frame
+			// delay against the audio: a hole at the start and video late
+			// by a frame or two. Keep the timestamps, in the HLS muxer and
+			// in its segment muxer.
+			"-avoid_negative_ts", "disabled",
+			"-hls_segment_options", segmentOptions(j.Format),
 		)
 		a = append(a, hlsMuxerArgs(j, filepath.Join(dir, v.Name))...)
 	}
@@ -136,7 +143,7 @@ func hlsMuxerArgs(j *Job, dir string) []string {
 	a := []string{
 		"-max_muxing_queue_size", "4096",
 		"-f", "hls",
-		"-hls_time", formatSeconds(j.Segment.Seconds()),
+		"-hls_time", formatSeconds(hlsTime(j).Seconds()),
 		"-hls_playlist_type", typ,
 		"-hls_list_size", "0",
 		"-start_number", "1",
@@ -177,6 +184,38 @@ func PosterArgs(j *Job, in Input, out string) []string {
 		"-f", "image2", "-update", "1",
 		out,
 	)
+}
+
+// keyframeExpr forces a keyframe at every segment boundary: every
+// StartSegment for the first StartSegments segments, then every Segment.
+func keyframeExpr(j *Job) string {
+	seg := formatSeconds(j.Segment.Seconds())
+	if j.StartSegments == 0 {
+		return "expr:gte(t,n_forced*" + seg + ")"
+	}
+	n, short := strconv.Itoa(j.StartSegments), formatSeconds(j.StartSegment.Seconds())
+	start := formatSeconds(float64(j.StartSegments) * j.StartSegment.Seconds())
+	return "expr:gte(t,if(lt(n_forced," + n + "),n_forced*" + short + "," + start + "+(n_forced-" + n + ")*" + seg + "))"
+}
+
+// hlsTime is the muxer's -hls_time: it cuts at the first keyframe after
+// this long, so with short start segments it is the short length and the
+// keyframes alone decide where the longer segments end.
+func hlsTime(j *Job) time.Duration {
+	if j.StartSegments > 0 {
+		return j.StartSegment
+	}
+	return j.Segment
+}
+
+// segmentOptions are the video segment muxer's options that keep the first
+// picture at time 0: MPEG-TS carries negative DTS as is; fMP4 writes the
+// B-frame delay as negative composition offsets (trun version 1).
+func segmentOptions(format string) string {
+	if format == FormatTS {
+		return "avoid_negative_ts=disabled"
+	}
+	return "movflags=+negative_cts_offsets"
 }
 
 func kbps(bits int) string { return strconv.Itoa(bits/1000) + "k" }

@@ -6,13 +6,26 @@ import (
 	"time"
 )
 
+// replace returns a with every old replaced by new.
+func replace(a []string, old, new string) []string {
+	a = slices.Clone(a)
+	for i := range a {
+		if a[i] == old {
+			a[i] = new
+		}
+	}
+	return a
+}
+
 func TestTranscodeArgs(t *testing.T) {
 	common := []string{"-nostdin", "-hide_banner", "-loglevel", "error", "-progress", "pipe:1", "-nostats",
 		"-protocol_whitelist", "file", "-format_whitelist", "mov,mpeg", "-i", "file:/src/in put.mp4"}
-	x264 := func(label, level, maxrate, bufsize, gop, seg string) []string {
+	const fmp4Opts, tsOpts = "movflags=+negative_cts_offsets", "avoid_negative_ts=disabled"
+	x264 := func(label, level, maxrate, bufsize, gop, seg, segOpts string) []string {
 		return []string{"-map", label, "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high", "-level:v", level,
 			"-crf", "21", "-maxrate", maxrate, "-bufsize", bufsize, "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
-			"-force_key_frames", "expr:gte(t,n_forced*" + seg + ")", "-an", "-sn", "-dn"}
+			"-force_key_frames", "expr:gte(t,n_forced*" + seg + ")", "-an", "-sn", "-dn",
+			"-avoid_negative_ts", "disabled", "-hls_segment_options", segOpts}
 	}
 	aac := func(stream, rate, ar string) []string {
 		return []string{"-map", "0:" + stream, "-c:a", "aac", "-b:a", rate, "-ac", "2", "-ar", ar, "-vn", "-sn", "-dn"}
@@ -39,8 +52,8 @@ func TestTranscodeArgs(t *testing.T) {
 			PlanOptions{Ladder: []int{720, 360}},
 			slices.Concat(common,
 				[]string{"-filter_complex", "[0:0]split=2[s0][s1];[s0]scale=1280:720,setsar=1,format=yuv420p[v0];[s1]scale=640:360,setsar=1,format=yuv420p[v1]"},
-				x264("[v0]", "3.1", "2800k", "5600k", "180", "6"), muxer("720p", "vod", "fmp4", "6", "independent_segments"),
-				x264("[v1]", "3.0", "800k", "1600k", "180", "6"), muxer("360p", "vod", "fmp4", "6", "independent_segments"),
+				x264("[v0]", "3.1", "2800k", "5600k", "180", "6", fmp4Opts), muxer("720p", "vod", "fmp4", "6", "independent_segments"),
+				x264("[v1]", "3.0", "800k", "1600k", "180", "6", fmp4Opts), muxer("360p", "vod", "fmp4", "6", "independent_segments"),
 				aac("1", "128k", "48000"), muxer("audio", "vod", "fmp4", "6", "independent_segments"),
 			),
 		},
@@ -50,7 +63,10 @@ func TestTranscodeArgs(t *testing.T) {
 			PlanOptions{Ladder: []int{360}, Format: FormatTS, SegmentDuration: 2 * time.Second, Progressive: true},
 			slices.Concat(common,
 				[]string{"-filter_complex", "[0:0]fps=60,scale=640:360,setsar=1,format=yuv420p[v0]"},
-				x264("[v0]", "3.1", "1200k", "2400k", "120", "2"), muxer("360p", "event", "mpegts", "2", "independent_segments+temp_file"),
+				replace(x264("[v0]", "3.1", "1200k", "2400k", "120", "2", tsOpts),
+					"expr:gte(t,n_forced*2)", "expr:gte(t,if(lt(n_forced,3),n_forced*1,3+(n_forced-3)*2))"),
+				// Progressive: three 1 s segments first, so the muxer cuts at 1 s and keyframes decide.
+				muxer("360p", "event", "mpegts", "1", "independent_segments+temp_file"),
 			),
 		},
 		{
@@ -59,7 +75,7 @@ func TestTranscodeArgs(t *testing.T) {
 			PlanOptions{SegmentDuration: 2500 * time.Millisecond},
 			slices.Concat(common,
 				[]string{"-filter_complex", "[0:0]scale=320:240,setsar=1,format=yuv420p[v0]"},
-				x264("[v0]", "3.0", "267k", "534k", "63", "2.5"), muxer("240p", "vod", "fmp4", "2.5", "independent_segments"),
+				x264("[v0]", "3.0", "267k", "534k", "63", "2.5", fmp4Opts), muxer("240p", "vod", "fmp4", "2.5", "independent_segments"),
 				aac("1", "128k", "48000"), muxer("audio", "vod", "fmp4", "2.5", "independent_segments"),
 			),
 		},

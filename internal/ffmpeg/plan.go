@@ -56,6 +56,13 @@ type Job struct {
 	Audio          []AudioRendition
 	// Poster is true when a poster image is made (video sources).
 	Poster bool
+	// StartSegments is how many segments at the start last StartSegment
+	// instead of Segment. A progressive (watch-early) presentation becomes
+	// playable once every rendition has one segment, so short first
+	// segments cut the time to first playable; later ones keep the full
+	// length, which compresses better and costs fewer requests.
+	StartSegments int
+	StartSegment  time.Duration
 	// KeyInfo, when set, is the path of an hlsenc key info file (key URI,
 	// key file path, no IV line): every segment is then encrypted with
 	// AES-128, TS only (see TranscodeArgs).
@@ -117,6 +124,10 @@ func profileIDC(p string) int {
 // AudioCodecs is the RFC 6381 string of AAC-LC, the only audio codec planned.
 const AudioCodecs = "mp4a.40.2"
 
+// progressiveStartSegments is Job.StartSegments in progressive mode: three
+// segments of a third of the target duration (2 s of 6 s).
+const progressiveStartSegments = 3
+
 // Plan decides the renditions for a probed source. It never upscales: rungs
 // at or above the source's short side are dropped and, when the source is
 // smaller than the top requested rung, the source size becomes the top rung.
@@ -127,6 +138,9 @@ func Plan(info *Info, opts PlanOptions) (*Job, error) {
 		Preset:      opts.Preset,
 		Progressive: opts.Progressive,
 		Duration:    info.Duration,
+	}
+	if opts.Progressive {
+		j.StartSegments = progressiveStartSegments
 	}
 	if j.Format == "" {
 		j.Format = FormatFMP4
@@ -139,6 +153,12 @@ func Plan(info *Info, opts PlanOptions) (*Job, error) {
 	}
 	if j.Segment < time.Second || j.Segment > 60*time.Second {
 		return nil, hlsd.Errorf(hlsd.EINVALID, "segment duration %v out of range: use 1s to 60s", j.Segment)
+	}
+	if j.StartSegments > 0 {
+		j.StartSegment = max(time.Second, (j.Segment / 3).Round(time.Millisecond))
+		if j.StartSegment >= j.Segment {
+			j.StartSegments = 0
+		}
 	}
 	if j.Preset == "" {
 		j.Preset = DefaultPreset

@@ -219,7 +219,8 @@ func (w *transcodeWorker) Work(ctx context.Context, job *river.Job[TranscodeArgs
 	}
 	err = nameSource(err, filepath.Base(src), m.SourceName)
 	switch hlsd.ErrorCode(err) {
-	case hlsd.EUNSUPPORTED, hlsd.EINVALID:
+	case hlsd.EUNSUPPORTED, hlsd.EINVALID, hlsd.ETOOLARGE: // ETOOLARGE: over the probe limits
+
 		os.RemoveAll(out)
 		logger.Info("transcode refused the source", "err", err)
 		return l.fail(ctx, id, job, err, true)

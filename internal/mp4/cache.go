@@ -110,3 +110,74 @@ func (c *Cache) Stats() (entries int, bytes int64) {
 	defer c.mu.Unlock()
 	return c.lru.Len(), c.used
 }
+
+// DefaultSegmentCacheBytes bounds a SegmentCache made with a zero limit.
+const DefaultSegmentCacheBytes = 64 << 20
+
+// SegmentCache keeps generated media segments in memory, least recently
+// used first out, within a bound on their bytes. It is for small segments
+// (audio, low bit rates), whose samples are scattered between the video's
+// in an interleaved file: generating one costs a read per sample, where
+// serving it again from memory costs one write. Large segments are better
+// streamed from the file (Parts) than cached.
+type SegmentCache struct {
+	max int64
+
+	mu      sync.Mutex
+	used    int64
+	lru     *list.List // of *segEntry
+	entries map[segKey]*list.Element
+}
+
+type segKey struct {
+	x     *Index
+	track string
+	n     int
+}
+
+type segEntry struct {
+	key segKey
+	b   []byte
+}
+
+// NewSegmentCache returns a cache of at most maxBytes of segments (0 means
+// DefaultSegmentCacheBytes; a negative bound disables it).
+func NewSegmentCache(maxBytes int64) *SegmentCache {
+	if maxBytes == 0 {
+		maxBytes = DefaultSegmentCacheBytes
+	}
+	return &SegmentCache{max: maxBytes, lru: list.New(), entries: map[segKey]*list.Element{}}
+}
+
+// Segment returns segment n of track t of x, generating it from r on a
+// miss. The returned bytes are shared and must not be modified.
+func (c *SegmentCache) Segment(x *Index, t *Track, n int, r io.ReaderAt) ([]byte, error) {
+	k := segKey{x, t.Name, n}
+	c.mu.Lock()
+	if e, ok := c.entries[k]; ok {
+		c.lru.MoveToFront(e)
+		b := e.Value.(*segEntry).b
+		c.mu.Unlock()
+		return b, nil
+	}
+	c.mu.Unlock()
+	b, err := t.Segment(r, n)
+	if err != nil || int64(len(b)) > c.max {
+		return b, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.entries[k]; ok {
+		return b, nil // generated concurrently
+	}
+	c.entries[k] = c.lru.PushFront(&segEntry{key: k, b: b})
+	c.used += int64(len(b))
+	for c.used > c.max {
+		e := c.lru.Back()
+		se := e.Value.(*segEntry)
+		c.lru.Remove(e)
+		delete(c.entries, se.key)
+		c.used -= int64(len(se.b))
+	}
+	return b, nil
+}

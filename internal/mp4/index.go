@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"time"
 
 	fbits "github.com/Eyevinn/mp4ff/bits"
@@ -351,7 +352,7 @@ func userError(name string, err error) error {
 	case errors.Is(err, errTruncatedData):
 		return hlsd.Errorf(hlsd.EUNSUPPORTED, "%s is truncated: its sample tables point past the end of the file", name)
 	case errors.Is(err, errBox):
-		return hlsd.Errorf(hlsd.EUNSUPPORTED, "%s is damaged: %s", name, err.Error()[len(errBox.Error())+2:])
+		return hlsd.Errorf(hlsd.EUNSUPPORTED, "%s is damaged: %s", name, strings.Replace(err.Error(), errBox.Error()+": ", "", 1))
 	}
 	return fmt.Errorf("index %s: %w", name, err)
 }

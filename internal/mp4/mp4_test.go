@@ -256,7 +256,7 @@ func TestErrors(t *testing.T) {
 		{"movie.mp4", hugeMoov, "movie.mp4 is truncated: its moov box is missing"},
 		{"notes.mp4", []byte("this is not a video at all, just some text long enough"), "notes.mp4 is not an MP4 file"},
 		{"empty.mp4", nil, "empty.mp4 is truncated: its moov box is missing"},
-		{"sizes.mp4", lyingStsz, "sizes.mp4 is damaged"},
+		{"sizes.mp4", lyingStsz, "sizes.mp4 is damaged: track 1: 4294967280 samples declared in a "},
 		{"chunks.mp4", lyingStco, "chunks.mp4 is damaged"},
 		{"cover.mp3", read(t, testmedia.Path(t, "cover.mp3")), "cover.mp3 is not an MP4 file"},
 		{"mpeg2.mpg", read(t, testmedia.Path(t, "mpeg2-720x405.mpg")), "mpeg2.mpg is not an MP4 file"},
@@ -376,6 +376,21 @@ func TestCache(t *testing.T) {
 	if n, used := small.Stats(); n != 1 || used > a.MemSize()+a.MemSize()/2 {
 		t.Errorf("bounded cache holds %d entries, %d bytes", n, used)
 	}
+	// Concurrent first requests share one parse.
+	shared := mp4.NewCache(0, mp4.Options{})
+	got := make(chan *mp4.Index, 8)
+	for range 8 {
+		go func() {
+			x, _ := shared.Index("b.mp4", int64(len(data)), mod, r, "b.mp4")
+			got <- x
+		}()
+	}
+	first := <-got
+	for range 7 {
+		if x := <-got; x != first || x == nil {
+			t.Fatal("concurrent requests got different indexes")
+		}
+	}
 	// Failures are not cached.
 	if _, err := c.Index("bad.mp4", 10, mod, bytes.NewReader(make([]byte, 10)), "bad.mp4"); err == nil {
 		t.Error("no error for a bad file")
@@ -448,3 +463,40 @@ func TestPartsReader(t *testing.T) {
 		}
 	}
 }
+
+func TestSegmentCache(t *testing.T) {
+	x, f := parseFile(t, mp4test.Lookup(t, "bframes.mp4").Path(t))
+	a := x.Track("audio")
+	want, err := a.Segment(f, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := mp4.NewSegmentCache(int64(len(want)) + 10)
+	got, err := c.Segment(x, a, 1, f)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("first: err %v, equal %v", err, bytes.Equal(got, want))
+	}
+	// Served from memory: a reader that fails proves no read happens.
+	again, err := c.Segment(x, a, 1, failingReader{})
+	if err != nil || !bytes.Equal(again, want) {
+		t.Fatalf("cached: err %v", err)
+	}
+	// The bound holds one segment: the second evicts the first.
+	if _, err := c.Segment(x, a, 2, f); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Segment(x, a, 1, failingReader{}); err == nil {
+		t.Error("segment 1 still cached past the bound")
+	}
+	off := mp4.NewSegmentCache(-1)
+	if _, err := off.Segment(x, a, 1, f); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := off.Segment(x, a, 1, failingReader{}); err == nil {
+		t.Error("a disabled cache kept a segment")
+	}
+}
+
+type failingReader struct{}
+
+func (failingReader) ReadAt([]byte, int64) (int, error) { return 0, errors.New("read") }

@@ -214,11 +214,19 @@ func badPath(path, rawPath string) bool {
 	return false
 }
 
+// URL prefixes of delivery.
+const (
+	mediaPrefix  = "/hls/"
+	staticPrefix = "/static/"
+)
+
 // handleMedia serves a file of a library presentation:
 // GET /hls/{id}/{path...} from DataDir/media/{id}/{path}.
 func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 	s.cors.simple(w.Header(), r)
-	id, name := r.PathValue("id"), r.PathValue("path")
+	// r.URL.Path is unescaped, like PathValue; encoded slashes were
+	// refused by rejectBadPaths, so "/" here is a real separator.
+	id, name, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, mediaPrefix), "/")
 	if !validID(id) || !validName(name) {
 		notFound(w)
 		return
@@ -237,7 +245,7 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 // handleStatic serves GET /static/{path...} from the --static folder.
 func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
 	s.cors.simple(w.Header(), r)
-	name := r.PathValue("path")
+	name := strings.TrimPrefix(r.URL.Path, staticPrefix)
 	if !validName(name) {
 		notFound(w)
 		return

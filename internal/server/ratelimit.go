@@ -1,6 +1,7 @@
 package server
 
 import (
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -244,4 +245,35 @@ func (c *limitConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.release)
 	return err
+}
+
+// DefaultBodyReadTimeout is the longest wait for the next bytes of a
+// request body (Config.BodyReadTimeout).
+const DefaultBodyReadTimeout = time.Minute
+
+// bodyTimeout cuts slow-body clients: there is no overall ReadTimeout
+// (a large upload legitimately takes long), so instead every read of a
+// request body must get data within BodyReadTimeout of the previous one. A
+// client that stalls mid-body gets its connection closed and its upload
+// dropped, instead of holding a goroutine, a connection slot and a temp
+// file forever.
+func (s *Server) bodyTimeout(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody && s.cfg.BodyReadTimeout > 0 {
+			r.Body = &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: s.cfg.BodyReadTimeout}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// idleBody pushes the connection's read deadline forward before each read.
+type idleBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	b.rc.SetReadDeadline(time.Now().Add(b.idle)) // unsupported writers (tests' recorders) just don't time out
+	return b.ReadCloser.Read(p)
 }

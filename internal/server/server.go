@@ -21,6 +21,7 @@ import (
 	"github.com/hlsd/hlsd/internal/library"
 	"github.com/hlsd/hlsd/internal/signing"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -58,7 +59,8 @@ type Config struct {
 	Logger    *slog.Logger
 	AccessLog bool
 	// Registry receives hlsd's metrics and is served at /metrics; nil makes
-	// a new one (never the global default registry).
+	// a new one (never the global default registry) that also holds the Go
+	// runtime and process collectors.
 	Registry *prometheus.Registry
 	// PlaylistMaxAge is the Cache-Control max-age of finished (VOD,
 	// #EXT-X-ENDLIST) and multivariant playlists; growing playlists are
@@ -105,6 +107,9 @@ type Config struct {
 	// MaxConns caps open client connections (0: no cap); further clients
 	// wait in the listen backlog.
 	MaxConns int
+	// BodyReadTimeout is the longest wait for the next bytes of a request
+	// body (default DefaultBodyReadTimeout; negative: none).
+	BodyReadTimeout time.Duration
 	// FrameAncestors lists the origins allowed to frame the embed player
 	// (CSP frame-ancestors); empty means any ("*"). Other pages are never
 	// framed.
@@ -160,7 +165,11 @@ func New(cfg Config) (*Server, error) {
 		cfg.CORSOrigins = []string{"*"}
 	}
 	if cfg.Registry == nil {
+		// A registry of our own, never the global default; with the Go
+		// runtime and process series operators expect next to ours.
 		cfg.Registry = prometheus.NewRegistry()
+		cfg.Registry.MustRegister(collectors.NewGoCollector(),
+			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	logger := cfg.Logger
 	if logger == nil {
@@ -187,6 +196,9 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	if cfg.BodyReadTimeout == 0 {
+		s.cfg.BodyReadTimeout = DefaultBodyReadTimeout
+	}
 	if cfg.MaxTokenTTL <= 0 {
 		cfg.MaxTokenTTL = DefaultMaxTokenTTL
 		s.cfg.MaxTokenTTL = cfg.MaxTokenTTL
@@ -212,7 +224,7 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s.routes()
-	s.handler = s.instrument(rejectBadPaths(s.limit(s.mux)))
+	s.handler = s.instrument(rejectBadPaths(s.limit(s.bodyTimeout(s.mux))))
 	return s, nil
 }
 
@@ -227,13 +239,14 @@ func (s *Server) routes() {
 
 	// Delivery. GET also answers HEAD; OPTIONS is the CORS preflight; any
 	// other method gets the mux's 405 with an Allow header.
-	s.mux.HandleFunc("GET /hls/{id}/{path...}", s.handleMedia)
-	s.mux.HandleFunc("OPTIONS /hls/{id}/{path...}", s.handleOptions)
-	// Folders are never listed, not even by a redirect to "folder/".
-	s.mux.HandleFunc("GET /hls/{id}", s.handleNotFound)
+	// They are prefix patterns ("/hls/" is /hls/{id}/{path...}) split by
+	// the handlers themselves: wildcard matching allocates per request.
+	s.mux.HandleFunc("GET "+mediaPrefix, s.handleMedia)
+	s.mux.HandleFunc("OPTIONS "+mediaPrefix, s.handleOptions)
 	if s.static != nil {
-		s.mux.HandleFunc("GET /static/{path...}", s.handleStatic)
-		s.mux.HandleFunc("OPTIONS /static/{path...}", s.handleOptions)
+		s.mux.HandleFunc("GET "+staticPrefix, s.handleStatic)
+		s.mux.HandleFunc("OPTIONS "+staticPrefix, s.handleOptions)
+		// Folders are never listed, not even by a redirect to "folder/".
 		s.mux.HandleFunc("GET /static", s.handleNotFound)
 	}
 	if s.cfg.Library != nil {

@@ -60,7 +60,7 @@ type tree struct {
 	files             map[string][]byte // relative to a presentation root
 }
 
-func newTree(t *testing.T) *tree {
+func newTree(t testing.TB) *tree {
 	t.Helper()
 	dir := t.TempDir()
 	tr := &tree{dir: dir, data: filepath.Join(dir, "data"), static: filepath.Join(dir, "static"), files: map[string][]byte{}}
@@ -125,7 +125,7 @@ func newTree(t *testing.T) *tree {
 	return tr
 }
 
-func write(t *testing.T, path string, data []byte) {
+func write(t testing.TB, path string, data []byte) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)

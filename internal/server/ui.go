@@ -343,15 +343,8 @@ func (s *Server) uiRender(w http.ResponseWriter, r *http.Request, u *ui, status 
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h["Cache-Control"] = hdrNoCache
-	h["X-Content-Type-Options"] = hdrNosniff
-	h.Set("Referrer-Policy", "same-origin")
-	if name == "embed.html" {
-		h.Set("Content-Security-Policy", uiCSP+"; frame-ancestors *")
-	} else {
-		h.Set("Content-Security-Policy", uiCSP+"; frame-ancestors 'none'")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	}
+	// CSP, nosniff, Referrer-Policy, framing (headers.go: --frame-ancestors).
+	s.SetPageHeaders(h, name == "embed.html")
 	h.Set("Content-Length", fmt.Sprint(b.Len()))
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {

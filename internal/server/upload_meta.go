@@ -64,7 +64,7 @@ func (s *Server) uploadFrom(title, filename, visibility, encrypt string, hasEncr
 
 // dispositionFilename returns the filename parameter of a
 // Content-Disposition header ("" when absent or malformed). mime decodes
-// RFC 2231 (filename*=UTF-8''...) forms.
+// RFC 2231 (filename*=UTF-8”...) forms.
 func dispositionFilename(cd string) string {
 	if cd == "" {
 		return ""

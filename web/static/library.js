@@ -23,6 +23,7 @@ const state = {
   timer: 0,
   loading: null,     // AbortController of the request in flight
   activeUploads: 0,
+  busy: 0,           // media queued or processing at the last render
 };
 window.hlsdLibrary = state; // for tests and debugging
 
@@ -84,8 +85,14 @@ function render() {
   noMatch.hidden = !(state.items.length === 0 && state.query);
   noMatch.textContent = state.query ? `No media has “${state.query}” in its title.` : '';
   more.hidden = !state.cursor;
+  // The status line tells how many are processing when that changes, and
+  // otherwise keeps its last message (uploaded, deleted, failed).
   const busy = state.items.filter((m) => m.status === 'processing' || m.status === 'queued').length;
-  statusLine.textContent = busy ? `${busy} processing…` : '';
+  if (busy !== state.busy) {
+    if (busy) statusLine.textContent = `${busy} processing…`;
+    else if (state.busy) statusLine.textContent = 'All media processed.';
+    state.busy = busy;
+  }
 }
 
 function params(limit, cursor) {
@@ -130,11 +137,12 @@ async function loadMore() {
   }
 }
 
-// schedule polls while something is queued or processing, or an upload
-// runs (its media appears when the upload completes).
+// schedule polls while something is queued or processing. (A running
+// upload needs no polling: its media appears when it completes, and the
+// upload's success handler reloads.)
 function schedule() {
   clearTimeout(state.timer);
-  const busy = state.activeUploads > 0 || state.items.some((m) => m.status === 'processing' || m.status === 'queued');
+  const busy = state.items.some((m) => m.status === 'processing' || m.status === 'queued');
   if (busy) state.timer = setTimeout(load, POLL_MS);
 }
 
@@ -241,7 +249,9 @@ function fmtLeft(sec) {
 function startUpload(file) {
   uploadsSection.hidden = false;
   const progress = h('progress', { max: '1', value: '0', 'aria-label': `Uploading ${file.name}` });
-  const info = h('span', { class: 'info', 'aria-live': 'polite' }, `Waiting · ${fmtBytes(file.size)}`);
+  // Not a live region: it changes several times a second. Screen readers
+  // hear the start and the end through the page's status line instead.
+  const info = h('span', { class: 'info' }, `Waiting · ${fmtBytes(file.size)}`);
   const cancel = h('button', { type: 'button', class: 'button small' }, 'Cancel');
   cancel.setAttribute('aria-label', `Cancel upload of ${file.name}`);
   const row = h('li', { class: 'upload', 'data-name': file.name }, h('span', { class: 'name' }, file.name), cancel, progress, info);
@@ -258,6 +268,7 @@ function startUpload(file) {
     state.activeUploads--;
   };
   state.activeUploads++;
+  statusLine.textContent = `Uploading ${file.name}…`;
 
   const upload = new tus.Upload(file, {
     endpoint: '/api/v1/uploads/',
@@ -291,6 +302,7 @@ function startUpload(file) {
       row.classList.add('done');
       progress.value = 1;
       info.textContent = 'Uploaded · processing';
+      statusLine.textContent = `Uploaded ${file.name}.`;
       cancel.remove();
       if (mediaId) {
         row.querySelector('.name').replaceChildren(h('a', { href: `/watch/${encodeURIComponent(mediaId)}` }, file.name));
@@ -305,6 +317,7 @@ function startUpload(file) {
       finish();
       row.classList.add('failed');
       info.textContent = `Upload failed: ${uploadError(err)}`;
+      statusLine.textContent = `Upload of ${file.name} failed.`;
       cancel.textContent = 'Dismiss';
       cancel.setAttribute('aria-label', `Dismiss ${file.name}`);
       cancel.onclick = () => {
@@ -318,6 +331,7 @@ function startUpload(file) {
     // abort(true) also asks the server to drop what it received.
     upload.abort(true).catch(() => {});
     finish();
+    statusLine.textContent = `Upload of ${file.name} cancelled.`;
     row.remove();
     if (!uploadList.children.length) uploadsSection.hidden = true;
   };

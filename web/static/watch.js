@@ -56,7 +56,8 @@ function render(m) {
     player = createPlayer(area, {
       src: m.playback_url || `/hls/${m.id}/master.m3u8`,
       kind: m.kind === 'audio' ? 'audio' : 'video',
-      poster: m.poster_url || '',
+      // The poster is made at the end of processing.
+      poster: m.status === 'ready' ? m.poster_url || '' : '',
       title: m.title,
       keyboard: true,
       fromStart: m.status !== 'ready',

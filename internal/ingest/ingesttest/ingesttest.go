@@ -7,6 +7,8 @@
 package ingesttest
 
 import (
+	"github.com/Eyevinn/mp4ff/mp4"
+
 	"bytes"
 	"context"
 	"fmt"
@@ -192,7 +194,13 @@ func CheckKeyframes(tb testing.TB, p *Presentation) {
 			if err := os.WriteFile(f, append(append([]byte{}, init...), seg...), 0o644); err != nil {
 				tb.Fatal(err)
 			}
-			pts, key := firstPacket(tb, f)
+			var pts float64
+			var key bool
+			if m.Map != nil {
+				pts, key = firstSampleFMP4(tb, f)
+			} else {
+				pts, key = firstPacket(tb, f)
+			}
 			if !key {
 				tb.Errorf("%s %s: first video packet (pts %.3f) is not a keyframe", v.URI, s.URI, pts)
 			}
@@ -211,6 +219,39 @@ func CheckKeyframes(tb testing.TB, p *Presentation) {
 }
 
 // firstPacket returns the time and keyframe flag of a file's first video packet.
+// firstSampleFMP4 returns the presentation time (tfdt plus the composition
+// offset, as a browser's MSE computes it) and sync flag of the first sample
+// of a file made of an init segment and one media segment. ffprobe is not
+// used for fMP4: its mov demuxer shifts the times of trun-version-1
+// negative composition offsets by the largest offset it has seen, which
+// differs from segment to segment.
+func firstSampleFMP4(tb testing.TB, file string) (float64, bool) {
+	tb.Helper()
+	fh, err := os.Open(file)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer fh.Close()
+	f, err := mp4.DecodeFile(fh)
+	if err != nil {
+		tb.Fatalf("decode %s: %v", file, err)
+	}
+	if f.Init == nil || len(f.Segments) == 0 || len(f.Segments[0].Fragments) == 0 {
+		tb.Fatalf("%s: no init segment or no fragment", file)
+	}
+	trak := f.Init.Moov.Trak
+	var trex *mp4.TrexBox
+	if f.Init.Moov.Mvex != nil {
+		trex = f.Init.Moov.Mvex.Trex
+	}
+	samples, err := f.Segments[0].Fragments[0].GetFullSamples(trex)
+	if err != nil || len(samples) == 0 {
+		tb.Fatalf("%s: no samples: %v", file, err)
+	}
+	scale := float64(trak.Mdia.Mdhd.Timescale)
+	return float64(samples[0].PresentationTime()) / scale, samples[0].IsSync()
+}
+
 func firstPacket(tb testing.TB, file string) (float64, bool) {
 	tb.Helper()
 	out := run(tb, "ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags",
