@@ -102,6 +102,10 @@ func (s *Server) handleAPIOptions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleAPINotFound(w http.ResponseWriter, r *http.Request) {
+	if allow := s.allowedMethods(r); allow != "" { // methods.go
+		s.methodNotAllowed(w, r, allow)
+		return
+	}
 	s.apiError(w, r, hlsd.Errorf(hlsd.ENOTFOUND, "no API route %s %s", r.Method, r.URL.Path))
 }
 

@@ -17,6 +17,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hlsd/hlsd"
@@ -60,13 +61,35 @@ type ui struct {
 }
 
 // asset is one embedded file with its precomputed headers and, for text,
-// a gzipped copy.
+// a gzipped copy made on first request (compressing hls.js takes long
+// enough that doing it in New would slow every server start).
 type asset struct {
-	data, gz    []byte
+	data        []byte
 	contentType []string
 	// etag identifies data; gzETag its gzipped form (a representation of
 	// its own, so caches never mix them up).
 	etag, gzETag []string
+	compressible bool
+
+	gzOnce sync.Once
+	gz     []byte // nil when compressing does not pay
+}
+
+// gzipped returns the gzipped body, or nil.
+func (a *asset) gzipped() []byte {
+	if !a.compressible {
+		return nil
+	}
+	a.gzOnce.Do(func() {
+		var b bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+		zw.Write(a.data)
+		zw.Close()
+		if b.Len() < len(a.data) {
+			a.gz = b.Bytes()
+		}
+	})
+	return a.gz
 }
 
 // page is the data of every template.
@@ -141,14 +164,8 @@ func newAsset(name string, data []byte) *asset {
 	}
 	a.contentType = []string{ct}
 	if strings.HasPrefix(ct, "text/") || ct == "image/svg+xml" {
-		var b bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
-		zw.Write(data)
-		zw.Close()
-		if b.Len() < len(data) {
-			a.gz = b.Bytes()
-			a.gzETag = []string{strings.TrimSuffix(a.etag[0], `"`) + `-gz"`}
-		}
+		a.compressible = true
+		a.gzETag = []string{strings.TrimSuffix(a.etag[0], `"`) + `-gz"`}
 	}
 	return a
 }
@@ -182,10 +199,28 @@ func (s *Server) uiRoutes() {
 			s.uiError(w, r, u, err)
 			return
 		}
-		s.uiRender(w, r, u, http.StatusOK, "embed.html", page{
+		p := page{
 			Title: m.Title, ID: m.ID, Kind: string(m.Kind), Status: string(m.Status),
 			PlaybackURL: library.PlaybackURL(m.ID), Poster: library.PosterURL(m),
-		})
+		}
+		if m.Visibility == hlsd.VisibilitySigned {
+			// Signed media embeds only with the token of a signed link
+			// (/embed/{id}?token=...), which the player then uses.
+			tok := r.URL.Query().Get("token")
+			if tok == "" {
+				s.uiError(w, r, u, hlsd.Errorf(hlsd.EFORBIDDEN, "This media is private: its embed code needs a signed link (?token=...)."))
+				return
+			}
+			if err := s.verifyToken(tok, m.ID, r); err != nil {
+				s.uiError(w, r, u, hlsd.Errorf(hlsd.EFORBIDDEN, "This link has expired or is not valid for this media."))
+				return
+			}
+			p.PlaybackURL = SignedPlaybackURL(tok, m.ID)
+			if p.Poster != "" {
+				p.Poster = strings.TrimSuffix(p.PlaybackURL, "master.m3u8") + "poster.jpg"
+			}
+		}
+		s.uiRender(w, r, u, http.StatusOK, "embed.html", p)
 	})
 	s.mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
 		next := safeNext(r.URL.Query().Get("next"))
@@ -370,22 +405,25 @@ func (u *ui) serveAsset(w http.ResponseWriter, r *http.Request) {
 	} else {
 		h["Cache-Control"] = hdrNoCache
 	}
-	if a.gz != nil {
+	if a.compressible {
 		h.Set("Vary", "Accept-Encoding")
 	}
-	gz := a.gz != nil && r.Header.Get("Range") == "" && acceptsGzip(r.Header["Accept-Encoding"])
-	if gz {
+	var gz []byte
+	if r.Header.Get("Range") == "" && acceptsGzip(r.Header["Accept-Encoding"]) {
+		gz = a.gzipped()
+	}
+	if gz != nil {
 		h["Etag"] = a.gzETag
 	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagListMatches(inm, h["Etag"][0]) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	if gz {
+	if gz != nil {
 		h["Content-Encoding"] = hdrGzip
-		h.Set("Content-Length", fmt.Sprint(len(a.gz)))
+		h.Set("Content-Length", fmt.Sprint(len(gz)))
 		if r.Method != http.MethodHead {
-			w.Write(a.gz)
+			w.Write(gz)
 		}
 		return
 	}

@@ -409,3 +409,27 @@ func TestSafeNext(t *testing.T) {
 		})
 	}
 }
+
+func TestUIEmbedSigned(t *testing.T) {
+	e, _ := newSecEnv(t, nil)
+	id := addPresentation(t, e, "signed", false)
+	tok := issue(t, e, id, "")
+	tests := []struct {
+		name, query string
+		status      int
+		contains    string
+	}{
+		{"no token", "", 403, "needs a signed link"},
+		{"forged token", "?token=abc", 403, "expired or is not valid"},
+		{"signed link", "?token=" + url.QueryEscape(tok.Token), 200, `data-src="` + tok.PlaybackURL + `"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := uiDo(t, e, "GET", "/embed/"+id+tt.query, "", "", nil, nil)
+			if r.status != tt.status || !bytes.Contains(r.body, []byte(tt.contains)) {
+				t.Errorf("GET /embed/%s%s: %d, want %d with %s\n%s", id, tt.query, r.status, tt.status, tt.contains, r.body)
+			}
+			wantPageHeaders(t, r, tt.status == 200)
+		})
+	}
+}

@@ -11,9 +11,12 @@ const message = document.getElementById('message');
 const area = document.getElementById('player-area');
 const titleEl = document.getElementById('title');
 const metaEl = document.getElementById('meta');
+const visibility = document.getElementById('visibility');
 
 let media = null;
 let player = null;
+let starting = false;
+let playback = null; // {url, poster, token, expires}: where the player plays from
 
 function showMessage(text, info = false) {
   message.textContent = text;
@@ -36,12 +39,8 @@ function render(m) {
   document.title = `${m.title} · hlsd`;
   titleEl.textContent = m.title;
   metaEl.textContent = describe(m);
-  const url = new URL(m.playback_url || `/hls/${m.id}/master.m3u8`, location.href).href;
-  document.getElementById('playback-url').value = url;
-  const embed = new URL(`/embed/${m.id}`, location.href).href;
-  const ratio = m.kind === 'audio' ? 'width="480" height="200"' : 'width="640" height="360"';
-  document.getElementById('embed-code').value =
-    `<iframe src="${embed}" ${ratio} title="${m.title.replace(/[&"<>]/g, (c) => ({ '&': '&amp;', '"': '&quot;', '<': '&lt;', '>': '&gt;' }[c]))}" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen style="border:0"></iframe>`;
+  visibility.value = m.visibility === 'signed' ? 'signed' : 'public';
+  renderShare(m);
 
   if (m.status === 'failed') {
     showMessage(m.error ? `Processing failed: ${m.error}` : 'Processing failed.');
@@ -52,12 +51,63 @@ function render(m) {
     return;
   }
   if (message.classList.contains('info')) showMessage('');
+  if (!player && !starting) startPlayer(m);
+}
+
+// playbackFor returns where m plays from: its public URL, or for signed
+// media a URL with a fresh playback token (the API signs one for us).
+async function playbackFor(m) {
+  const url = m.playback_url || `/hls/${m.id}/master.m3u8`;
+  if (m.visibility !== 'signed') return { url, poster: m.poster_url || '', token: '', expires: null };
+  const t = await api(`/media/${encodeURIComponent(m.id)}/playback-tokens`, { method: 'POST' });
+  return {
+    url: t.playback_url,
+    poster: m.poster_url ? t.playback_url.replace(/master\.m3u8$/, 'poster.jpg') : '',
+    token: t.token,
+    expires: new Date(t.expires_at),
+  };
+}
+
+// renderShare fills the playback URL and embed code: the public ones, or
+// for signed media ones carrying the token, which say when they expire.
+function renderShare(m) {
+  const signed = m.visibility === 'signed';
+  const urlLabel = document.querySelector('label[for=playback-url]');
+  const embedLabel = document.querySelector('label[for=embed-code]');
+  const until = playback && playback.expires ? ` (expires ${playback.expires.toLocaleString()})` : '';
+  urlLabel.textContent = signed ? `Signed playback URL${until}` : 'Playback URL (HLS)';
+  embedLabel.textContent = signed ? `Embed code${until}` : 'Embed code';
+  if (signed && !playback) {
+    document.getElementById('playback-url').value = '';
+    document.getElementById('embed-code').value = '';
+    return;
+  }
+  const src = signed ? playback.url : m.playback_url || `/hls/${m.id}/master.m3u8`;
+  document.getElementById('playback-url').value = new URL(src, location.href).href;
+  const embed = new URL(`/embed/${m.id}`, location.href);
+  if (signed) embed.searchParams.set('token', playback.token);
+  const ratio = m.kind === 'audio' ? 'width="480" height="200"' : 'width="640" height="360"';
+  document.getElementById('embed-code').value =
+    `<iframe src="${embed.href}" ${ratio} title="${m.title.replace(/[&"<>]/g, (c) => ({ '&': '&amp;', '"': '&quot;', '<': '&lt;', '>': '&gt;' }[c]))}" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen style="border:0"></iframe>`;
+}
+
+async function startPlayer(m) {
+  starting = true;
+  try {
+    playback = await playbackFor(m);
+  } catch (err) {
+    showMessage(`Cannot play this signed media: ${err.message}`);
+    return;
+  } finally {
+    starting = false;
+  }
+  renderShare(media);
   if (!player) {
     player = createPlayer(area, {
-      src: m.playback_url || `/hls/${m.id}/master.m3u8`,
+      src: playback.url,
       kind: m.kind === 'audio' ? 'audio' : 'video',
       // The poster is made at the end of processing.
-      poster: m.status === 'ready' ? m.poster_url || '' : '',
+      poster: m.status === 'ready' ? playback.poster : '',
       title: m.title,
       keyboard: true,
       fromStart: m.status !== 'ready',
@@ -99,6 +149,20 @@ for (const b of document.querySelectorAll('[data-copy]')) {
     copyStatus.textContent = ok ? `${label} copied.` : 'Copy failed: select the text and copy it yourself.';
   });
 }
+
+// Visibility: public (anyone with the link) or signed (links with a token
+// that expires). The player restarts with the matching URL.
+visibility.addEventListener('change', async () => {
+  visibility.disabled = true;
+  try {
+    await api(`/media/${encodeURIComponent(id)}`, { method: 'PATCH', body: { visibility: visibility.value } });
+    location.reload();
+  } catch (err) {
+    showMessage(`Could not change who can play it: ${err.message}`);
+    visibility.value = media && media.visibility === 'signed' ? 'signed' : 'public';
+    visibility.disabled = false;
+  }
+});
 
 // Delete with confirmation.
 const dialog = document.getElementById('confirm-delete');
