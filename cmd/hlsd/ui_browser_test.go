@@ -165,12 +165,12 @@ const playerStateJS = `(() => {
     levels: p.levels.length, currentLevel: p.currentLevel, retries: p.retries, fatal: p.fatal, errors: p.errors};
 })()`
 
-// benignPlayerErrors are non-fatal hls.js events that hls.js recovers from
-// by itself: a starved CPU (decoder late, buffer briefly empty), and a jump
-// over the small gap before the first video frame (its presentation time
-// is a few frames after zero when the encoder uses B-frames). They are
-// logged, not failed.
-var benignPlayerErrors = map[string]bool{"bufferStalledError": true, "bufferNudgeOnStall": true, "bufferSeekOverHole": true}
+// benignPlayerErrors are non-fatal hls.js events caused by a starved CPU
+// on a shared machine (decoder late, buffer briefly empty), which hls.js
+// recovers from by itself; they are logged, not failed. (A gap before the
+// first frame, bufferSeekOverHole, is not among them: ingest starts every
+// presentation at time 0.)
+var benignPlayerErrors = map[string]bool{"bufferStalledError": true, "bufferNudgeOnStall": true}
 
 // TestWebUI drives the web interface like a new user, in Debian's headless
 // Chromium against the real server: sign in, upload a video and a song
@@ -287,7 +287,7 @@ func TestWebUI(t *testing.T) {
 			t.Errorf("grid titles %q, want the two file names", titles)
 		}
 		var durs []string
-		p.run("read the durations", chromedp.Evaluate(`[...document.querySelectorAll('#grid .badge')].map(e => e.textContent)`, &durs))
+		p.run("read the durations", chromedp.Evaluate(`[...document.querySelectorAll('#grid .badge:not(.private)')].map(e => e.textContent)`, &durs))
 		if strings.Join(durs, ",") != "0:08,0:06" && strings.Join(durs, ",") != "0:06,0:08" {
 			t.Errorf("duration badges %q, want 0:08 and 0:06", durs)
 		}
@@ -452,6 +452,69 @@ func TestWebUI(t *testing.T) {
 			return st.CurrentTime > 2, nil
 		})
 		p.noConsoleErrors("embed")
+	})
+
+	t.Run("signed playback", func(t *testing.T) {
+		p.t = t
+		m := media["audio"]
+		p.console.Reset()
+		p.run("open the watch page", chromedp.Navigate(srv.base+"/watch/"+m.ID), chromedp.WaitVisible("#visibility", chromedp.ByID))
+		p.run("make it signed", chromedp.SetValue("#visibility", "signed", chromedp.ByID),
+			chromedp.Evaluate(`document.getElementById('visibility').dispatchEvent(new Event('change'))`, nil))
+		p.waitFor("the API to say signed", func() (bool, error) {
+			var v struct {
+				Visibility string `json:"visibility"`
+			}
+			req, _ := http.NewRequest("GET", srv.base+"/api/v1/media/"+m.ID, nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return false, err
+			}
+			defer resp.Body.Close()
+			return json.NewDecoder(resp.Body).Decode(&v) == nil && v.Visibility == "signed", nil
+		})
+		// The public URL now refuses to play it.
+		if resp, err := http.Get(srv.base + "/hls/" + m.ID + "/master.m3u8"); err != nil {
+			t.Fatal(err)
+		} else if resp.Body.Close(); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("public URL of signed media: %d, want 403", resp.StatusCode)
+		}
+		var src, shared, embedCode string
+		p.waitFor("playback through a signed URL past 2 s", func() (bool, error) {
+			var st playerState
+			if err := p.eval(playerStateJS, &st); err != nil {
+				return false, err
+			}
+			if st.Fatal != "" {
+				return false, fmt.Errorf("player error: %s", st.Fatal)
+			}
+			if err := p.eval(`(window.hlsdPlayer && window.hlsdPlayer.hls && window.hlsdPlayer.hls.url) || ''`, &src); err != nil {
+				return false, err
+			}
+			return st.CurrentTime > 2 && strings.Contains(src, "/hls/t/"), nil
+		})
+		p.run("read the share fields", chromedp.Value("#playback-url", &shared, chromedp.ByID), chromedp.Value("#embed-code", &embedCode, chromedp.ByID))
+		if !strings.Contains(shared, "/hls/t/") || !strings.Contains(embedCode, "?token=") {
+			t.Errorf("signed media shares %q and %q, want links with a token", shared, embedCode)
+		}
+		p.noConsoleErrors("signed watch page")
+		embedURL := regexp.MustCompile(`src="([^"]+)"`).FindStringSubmatch(embedCode)
+		if embedURL == nil {
+			t.Fatalf("no src in the embed code %q", embedCode)
+		}
+		p.run("open the signed embed", chromedp.Navigate(embedURL[1]), chromedp.WaitReady("audio", chromedp.ByQuery))
+		p.waitFor("signed embed playback past 2 s", func() (bool, error) {
+			var st playerState
+			if err := p.eval(playerStateJS, &st); err != nil {
+				return false, err
+			}
+			if st.Fatal != "" {
+				return false, fmt.Errorf("player error: %s", st.Fatal)
+			}
+			return st.CurrentTime > 2, nil
+		})
+		p.noConsoleErrors("signed embed")
 	})
 
 	t.Run("watch while processing", func(t *testing.T) {

@@ -306,12 +306,20 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, u *ui) {
 			Token string `json:"token"`
 		}
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+				fail(hlsd.Errorf(hlsd.ETOOLARGE, "The sign-in body is larger than %d bytes.", maxLoginBody))
+				return
+			}
 			fail(hlsd.Errorf(hlsd.EINVALID, `The body must be JSON like {"token": "..."}.`))
 			return
 		}
 		token = body.Token
 	} else {
 		if err := r.ParseForm(); err != nil {
+			if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+				fail(hlsd.Errorf(hlsd.ETOOLARGE, "The sign-in form is larger than %d bytes.", maxLoginBody))
+				return
+			}
 			fail(hlsd.Errorf(hlsd.EINVALID, "The sign-in form could not be read."))
 			return
 		}

@@ -33,7 +33,9 @@ function card(m) {
   const href = `/watch/${encodeURIComponent(m.id)}`;
   const dur = fmtDuration(m.duration);
   const thumb = h('a', { class: 'thumb' + (m.kind === 'audio' ? ' audio' : ''), href, tabindex: '-1', 'aria-hidden': 'true' });
-  if (m.poster_url && m.status === 'ready') {
+  // A signed media's poster needs a playback token too: the card shows the
+  // icon rather than mint a token per card.
+  if (m.poster_url && m.status === 'ready' && m.visibility !== 'signed') {
     const img = h('img', { src: m.poster_url, alt: '', loading: 'lazy', decoding: 'async' });
     img.addEventListener('error', () => img.replaceWith(h('span', { class: 'icon' }, svgIcon(m.kind === 'audio' ? 'music' : 'film'))));
     thumb.append(img);
@@ -41,11 +43,13 @@ function card(m) {
     thumb.append(h('span', { class: 'icon' }, svgIcon(m.kind === 'audio' ? 'music' : 'film')));
   }
   if (dur) thumb.append(h('span', { class: 'badge' }, dur));
+  if (m.visibility === 'signed') thumb.append(h('span', { class: 'badge private' }, 'Signed'));
 
   const body = h('div', { class: 'card-body' },
     h('h3', {}, h('a', { href, 'aria-describedby': `st-${m.id}` }, m.title)),
     h('span', { class: `status ${m.status}`, id: `st-${m.id}` },
-      statusText(m), dur ? h('span', { class: 'visually-hidden' }, `, ${m.kind === 'audio' ? 'audio' : 'video'}, ${fmtDurationLong(m.duration)}`) : null));
+      statusText(m), dur ? h('span', { class: 'visually-hidden' }, `, ${m.kind === 'audio' ? 'audio' : 'video'}, ${fmtDurationLong(m.duration)}`) : null,
+      m.visibility === 'signed' ? h('span', { class: 'visually-hidden' }, ', plays only with a signed link') : null));
   if (m.status === 'processing' || m.status === 'queued') {
     const p = h('progress', { max: '1', 'aria-label': `Processing ${m.title}` });
     if (m.status === 'processing') p.value = m.progress || 0; // queued: indeterminate
@@ -64,7 +68,7 @@ function render() {
   // Replace cards whose media changed, keep the others (and their images).
   const old = new Map([...grid.children].map((el) => [el.dataset.id, el]));
   const els = state.items.map((m) => {
-    const key = JSON.stringify([m.title, m.status, m.progress, m.error, m.duration, m.kind, m.poster_url]);
+    const key = JSON.stringify([m.title, m.status, m.progress, m.error, m.duration, m.kind, m.poster_url, m.visibility]);
     const el = old.get(m.id);
     if (el && el.dataset.key === key) return el;
     const c = card(m);
