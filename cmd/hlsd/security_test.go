@@ -12,6 +12,7 @@ import (
 	"github.com/hlsd/hlsd"
 	"github.com/hlsd/hlsd/internal/browsertest"
 	"github.com/hlsd/hlsd/internal/server"
+	"github.com/hlsd/hlsd/internal/signing"
 	"github.com/hlsd/hlsd/internal/testmedia"
 )
 
@@ -70,8 +71,12 @@ func TestSignedEncryptedPlayback(t *testing.T) {
 	if status != http.StatusCreated || json.Unmarshal(body, &tok) != nil {
 		t.Fatalf("playback token: %d %s", status, body)
 	}
-	if !strings.HasPrefix(tok.Token, strings.Split(tok.Token, ".")[0]) || tok.PlaybackURL == "" {
-		t.Fatalf("token answer %+v", tok)
+	if tok.PlaybackURL != "/hls/t/"+tok.Token+"/"+m.ID+"/master.m3u8" {
+		t.Fatalf("playback_url %q does not carry the token in its path", tok.PlaybackURL)
+	}
+	// The first --signing-key signs.
+	if c, _, _, err := signing.Parse(tok.Token); err != nil || c.KeyID != "k2" {
+		t.Errorf("token signed by %q (%v), want k2, the first --signing-key", c.KeyID, err)
 	}
 	signedBase := strings.TrimSuffix(tok.PlaybackURL, "master.m3u8")
 	status, variant := fetch(signedBase + m.Renditions[0].Name + "/index.m3u8")
@@ -96,8 +101,20 @@ func TestSignedEncryptedPlayback(t *testing.T) {
 	}
 
 	b := browsertest.New(t)
-	if pb, err := b.PlayHLS(t, srv.base+tok.PlaybackURL, 1.5); err != nil {
+	// Encrypted presentations are TS (ffmpeg cannot encrypt fMP4), with
+	// the audio as a separate rendition. hls.js 1.7 reports, once and
+	// non-fatally, that an append "did not increase buffered coverage" for
+	// TS video with separate TS audio, encrypted or not (muxed TS does not
+	// show it), and nudges over the small gap the progressive first
+	// segment leaves; playback itself goes on. Those two are tolerated and
+	// logged; anything else fails.
+	pb, err := b.Play(t, srv.base+tok.PlaybackURL, browsertest.PlayOptions{
+		MinTime: 1.5, Tolerate: []string{"bufferAppendNoProgress", "bufferSeekOverHole"}})
+	if err != nil {
 		t.Fatalf("hls.js playing the signed, encrypted media: %v (page %s)", err, pb.PageURL)
+	}
+	if len(pb.Warnings) > 0 {
+		t.Logf("tolerated hls.js warnings: %v", pb.Warnings)
 	}
 	if _, err := b.PlayHLS(t, srv.base+"/hls/"+m.ID+"/master.m3u8", 0.5); err == nil {
 		t.Errorf("hls.js played the plain URL of a signed media")

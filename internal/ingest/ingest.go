@@ -190,15 +190,24 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 		}
 		created = append(created, d)
 	}
+	// In progressive mode the planned multivariant playlist is published
+	// once every rendition has its first segment, not before: its
+	// existence means "playable now", so a player never meets a variant
+	// playlist that is not there yet.
+	var planned []byte
 	if opts.Progressive {
 		created = append(created, filepath.Join(work, masterName), filepath.Join(work, ffmpeg.PosterName), filepath.Join(work, posterTemp))
-		planned, err := plannedMaster(job)
-		if err != nil {
+		if planned, err = plannedMaster(job); err != nil {
 			return nil, fmt.Errorf("ingest %s: %w", name, err)
 		}
-		if err := writeFileAtomic(filepath.Join(work, masterName), planned); err != nil {
-			return nil, writeError(out, err)
+	}
+	var masterErr error
+	publishPlanned := func() {
+		if planned == nil || masterErr != nil || !renditionsStarted(work, job) {
+			return
 		}
+		masterErr = writeFileAtomic(filepath.Join(work, masterName), planned)
+		planned = nil
 	}
 
 	var log io.Writer // ffmpeg and the poster run write to it at the same time
@@ -235,6 +244,7 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 	var lastSpeed float64
 	err = runner.Run(tctx, args, func(p ffmpeg.Progress) {
 		lastSpeed = p.Speed
+		publishPlanned()
 		if opts.Progress != nil {
 			opts.Progress(Progress{Done: min(p.OutTime, total), Total: total, Speed: p.Speed})
 		}
@@ -247,6 +257,9 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 			return nil, hlsd.Errorf(hlsd.EUNSUPPORTED, "transcoding %s took longer than %v", name, limit)
 		}
 		return nil, ffmpegError(in, out, err)
+	}
+	if masterErr != nil {
+		return nil, writeError(out, masterErr)
 	}
 	if opts.Progress != nil {
 		// ffmpeg's last report can stop a frame or an audio packet short of the end.
@@ -418,4 +431,17 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// renditionsStarted reports whether every rendition's growing playlist
+// lists at least one segment (ffmpeg writes it by temp file and rename, so
+// a playlist seen is whole).
+func renditionsStarted(work string, job *ffmpeg.Job) bool {
+	for _, n := range job.RenditionNames() {
+		b, err := os.ReadFile(filepath.Join(work, n, ffmpeg.PlaylistName))
+		if err != nil || !strings.Contains(string(b), "#EXTINF") {
+			return false
+		}
+	}
+	return true
 }
