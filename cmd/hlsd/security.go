@@ -2,8 +2,8 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"log/slog"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"time"
@@ -17,7 +17,8 @@ import (
 // describes: playback signing, default visibility and encryption, rate and
 // connection limits, framing.
 type securityConfig struct {
-	SigningKeys       signingKeys
+	SigningKeys       []signing.Key
+	signingKeys       signingKeys
 	DefaultVisibility string
 	Encrypt           bool
 	MaxTokenTTL       time.Duration
@@ -25,37 +26,24 @@ type securityConfig struct {
 	MaxConns          int
 	FrameAncestors    []string
 	frameAncestors    string
+	exempt            string
 }
 
-// signingKeys is the repeatable --signing-key flag. One value may also hold
-// several keys separated by white space (HLSD_SIGNING_KEY="new:... old:...").
-type signingKeys []signing.Key
+// signingKeys is the repeatable --signing-key flag; values are checked by
+// securityConfig.check, so a bad one is a one-line error. One value may
+// also hold several keys separated by white space
+// (HLSD_SIGNING_KEY="new:... old:...").
+type signingKeys []string
 
-func (k *signingKeys) String() string {
-	ids := make([]string, len(*k))
-	for i, key := range *k {
-		ids[i] = key.ID // never print secrets
-	}
-	return strings.Join(ids, " ")
-}
+func (k *signingKeys) String() string { return "" } // never print secrets
 
 func (k *signingKeys) Set(v string) error {
-	fields := strings.Fields(v)
-	if len(fields) == 0 {
-		return fmt.Errorf("empty signing key")
-	}
-	for _, f := range fields {
-		key, err := signing.ParseKey(f)
-		if err != nil {
-			return err
-		}
-		*k = append(*k, key)
-	}
+	*k = append(*k, strings.Fields(v)...)
 	return nil
 }
 
 func (c *securityConfig) register(fs *flag.FlagSet) {
-	fs.Var(&c.SigningKeys, "signing-key", "playback token `key` as kid:secret (or a bare secret of 16+ characters); repeat to rotate: the first signs, all verify (default: DATA/signing-keys, generated on first start)")
+	fs.Var(&c.signingKeys, "signing-key", "playback token `key` as kid:secret (or a bare secret of 16+ characters); repeat to rotate: the first signs, all verify (default: DATA/signing-keys, generated on first start)")
 	fs.StringVar(&c.DefaultVisibility, "default-visibility", hlsd.VisibilityPublic, "visibility of uploads that do not choose: public, or signed (plays only with a playback token)")
 	fs.BoolVar(&c.Encrypt, "encrypt", false, "AES-128 encrypt uploads that do not choose (encrypt=false in the upload turns it off)")
 	fs.DurationVar(&c.MaxTokenTTL, "max-token-ttl", server.DefaultMaxTokenTTL, "longest lifetime of a playback token")
@@ -64,12 +52,26 @@ func (c *securityConfig) register(fs *flag.FlagSet) {
 	fs.Float64Var(&c.Limits.AuthRate, "auth-rate", server.DefaultLimits.AuthRate, "sign-ins and playback tokens per second per client address (-1: no limit)")
 	fs.IntVar(&c.Limits.AuthBurst, "auth-burst", server.DefaultLimits.AuthBurst, "sign-ins and playback tokens a client may ask at once")
 	fs.IntVar(&c.Limits.UploadsPerHour, "max-uploads-per-hour", server.DefaultLimits.UploadsPerHour, "new uploads per hour per client address (-1: no limit)")
+	fs.StringVar(&c.exempt, "rate-limit-exempt", "127.0.0.0/8,::1/128", "comma-separated client `networks` never rate-limited (default: loopback, i.e. local tools and a reverse proxy on this host, which should limit instead); empty: none")
 	fs.IntVar(&c.MaxConns, "max-conns", 1024, "most open client connections; more wait in the listen queue (0: no limit)")
 	fs.StringVar(&c.frameAncestors, "frame-ancestors", "*", "space- or comma-separated `origins` whose pages may embed the /embed/ player (https://site.example), 'self', or *")
 }
 
 // check validates the flags after parsing.
 func (c *securityConfig) check() error {
+	c.SigningKeys = nil
+	for _, v := range c.signingKeys {
+		k, err := signing.ParseKey(v)
+		if err != nil {
+			return hlsd.Errorf(hlsd.EINVALID, "--signing-key: %v", err)
+		}
+		c.SigningKeys = append(c.SigningKeys, k)
+	}
+	if len(c.SigningKeys) > 0 {
+		if _, err := signing.NewKeyring(c.SigningKeys...); err != nil {
+			return hlsd.Errorf(hlsd.EINVALID, "--signing-key: %v", err)
+		}
+	}
 	if !hlsd.ValidVisibility(c.DefaultVisibility) {
 		return hlsd.Errorf(hlsd.EINVALID, "--default-visibility %q: want public or signed", c.DefaultVisibility)
 	}
@@ -85,6 +87,21 @@ func (c *securityConfig) check() error {
 		if v == 0 || (v < 0 && v != -1) {
 			return hlsd.Errorf(hlsd.EINVALID, "%s must be positive, or -1 for no limit", name)
 		}
+	}
+	c.Limits.Exempt = nil
+	for _, v := range strings.Split(c.exempt, ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				return hlsd.Errorf(hlsd.EINVALID, "--rate-limit-exempt: %q is not a network (192.0.2.0/24) or an address", v)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		c.Limits.Exempt = append(c.Limits.Exempt, p.Masked())
 	}
 	c.FrameAncestors = nil
 	for _, o := range strings.FieldsFunc(c.frameAncestors, func(r rune) bool { return r == ',' || r == ' ' }) {
@@ -110,7 +127,7 @@ func (c *securityConfig) check() error {
 // keyring returns the playback signing keys: --signing-key values, else
 // DATA/signing-keys, else a new random key saved there (mode 0600).
 func (c *securityConfig) keyring(dataDir string, logger *slog.Logger) (*signing.Keyring, error) {
-	keys := []signing.Key(c.SigningKeys)
+	keys := c.SigningKeys
 	if len(keys) == 0 {
 		path := filepath.Join(dataDir, signing.KeyFileName)
 		var created bool

@@ -165,7 +165,10 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		WebhookSecret: cfg.WebhookSecret,
 		WatchDir:      cfg.WatchDir,
 		WatchMaxSize:  cfg.MaxUpload,
-		Present:       server.PresentMedia,
+		// Watched files get the same defaults as uploads (security.go).
+		WatchVisibility: cfg.Security.DefaultVisibility,
+		WatchEncrypt:    cfg.Security.Encrypt,
+		Present:         server.PresentMedia,
 	})
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hlsd/hlsd"
@@ -106,11 +107,11 @@ func TestRunEncrypted(t *testing.T) {
 
 	// Over HTTP, as a player sees it: /m/ serves the output and /m/key the
 	// key, which is where "../key" resolves from /m/144p/index.m3u8.
-	serveKey := true
+	var refuseKey atomic.Bool
 	mux := http.NewServeMux()
 	mux.Handle("/m/", http.StripPrefix("/m/", http.FileServer(http.Dir(out))))
 	mux.HandleFunc("/m/key", func(w http.ResponseWriter, r *http.Request) {
-		if !serveKey {
+		if refuseKey.Load() {
 			http.Error(w, "forbidden", http.StatusForbidden)
 			return
 		}
@@ -126,7 +127,7 @@ func TestRunEncrypted(t *testing.T) {
 	if msg, err := decode(); err != nil || msg != "" {
 		t.Errorf("ffmpeg decoding with the key served: %v\n%s", err, msg)
 	}
-	serveKey = false
+	refuseKey.Store(true)
 	if msg, err := decode(); err == nil && msg == "" {
 		t.Errorf("ffmpeg decoded the presentation without the key")
 	}

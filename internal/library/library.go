@@ -99,6 +99,10 @@ type Config struct {
 	WatchInterval time.Duration
 	// WatchMaxSize limits files imported from the watch folder (0: none).
 	WatchMaxSize int64
+	// WatchVisibility and WatchEncrypt are the visibility and encryption
+	// of media imported from the watch folder (the server's defaults).
+	WatchVisibility string
+	WatchEncrypt    bool
 	// MaxAttempts is how many times a transcode is tried when it fails for
 	// a reason other than bad media (default DefaultMaxAttempts).
 	MaxAttempts int
@@ -261,7 +265,8 @@ func (l *Library) Start(ctx context.Context) error {
 			Interval: l.cfg.WatchInterval,
 			Logger:   l.logger.With("component", "watch"),
 			Import: func(ctx context.Context, path string) error {
-				_, err := l.Import(ctx, path, Upload{Filename: filepath.Base(path), MaxSize: l.cfg.WatchMaxSize})
+				_, err := l.Import(ctx, path, Upload{Filename: filepath.Base(path), MaxSize: l.cfg.WatchMaxSize,
+					Visibility: l.cfg.WatchVisibility, Encrypt: l.cfg.WatchEncrypt})
 				return err
 			},
 		})

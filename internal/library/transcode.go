@@ -28,8 +28,8 @@ import (
 type Transcoder interface {
 	// Transcode writes the presentation of job.Input into job.Output (a
 	// fresh folder), progressively: players may read it while it grows.
-	// Bad media is an *hlsd.Error with code EUNSUPPORTED or EINVALID and is
-	// not retried; any other error is taken as transient.
+	// Bad media is an *hlsd.Error with code EUNSUPPORTED, EINVALID or
+	// ETOOLARGE (over the probe limits) and is not retried; any other error is taken as transient.
 	Transcode(ctx context.Context, job TranscodeJob) (*TranscodeResult, error)
 }
 

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +30,11 @@ type Limits struct {
 	// UploadsPerHour limits new uploads (POST /api/v1/media and tus
 	// creation), with bursts of the same size.
 	UploadsPerHour int
+	// Exempt lists client networks that are never limited: the operator's
+	// own tools, or a reverse proxy on the same host (behind which every
+	// client has the proxy's address, so a per-address limit would be one
+	// limit for everybody; the proxy should limit instead).
+	Exempt []netip.Prefix
 }
 
 // DefaultLimits are the limits of zero Limits fields.
@@ -42,6 +48,7 @@ const maxBuckets = 100_000
 // rateLimits is the server's set of limiters; a nil limiter is disabled.
 type rateLimits struct {
 	api, auth, uploads *limiter
+	exempt             []netip.Prefix
 }
 
 func newRateLimits(l Limits) *rateLimits {
@@ -63,6 +70,7 @@ func newRateLimits(l Limits) *rateLimits {
 		up = d.UploadsPerHour
 	}
 	return &rateLimits{
+		exempt:  l.Exempt,
 		api:     pick(l.APIRate, l.APIBurst, d.APIRate, d.APIBurst),
 		auth:    pick(l.AuthRate, l.AuthBurst, d.AuthRate, d.AuthBurst),
 		uploads: pick(float64(up)/3600, up, 0, 0),
@@ -155,6 +163,14 @@ func (s *Server) limit(next http.Handler) http.Handler {
 		if r.Method == http.MethodOptions || !(strings.HasPrefix(p, APIPrefix+"/") || p == APIPrefix || p == "/login") {
 			next.ServeHTTP(w, r)
 			return
+		}
+		if a := clientAddr(r); a.IsValid() {
+			for _, p := range s.limits.exempt {
+				if p.Contains(a) {
+					next.ServeHTTP(w, r)
+					return
+				}
+			}
 		}
 		key := clientKey(r)
 		now := s.now()

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -216,5 +217,26 @@ func TestPageHeaders(t *testing.T) {
 	}
 	if _, err := newPageHeaders([]string{"https://a.example; script-src *"}); err == nil {
 		t.Errorf("a frame ancestor smuggling a directive was accepted")
+	}
+}
+
+func TestRateLimitExempt(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		exempt []netip.Prefix
+		want   int
+	}{
+		{"loopback exempt", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, 200},
+		{"other network exempt", []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}, 429},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e, _ := newSecEnv(t, func(c *Config) {
+				c.Limits = Limits{APIRate: 1, APIBurst: 1, AuthRate: -1, UploadsPerHour: -1, Exempt: tt.exempt}
+			})
+			e.do(t, apiReq{method: "GET", path: "/api/v1/media"})
+			if r := e.do(t, apiReq{method: "GET", path: "/api/v1/media"}); r.status != tt.want {
+				t.Errorf("second request from 127.0.0.1: %d, want %d", r.status, tt.want)
+			}
+		})
 	}
 }

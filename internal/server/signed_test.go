@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -415,3 +416,46 @@ func TestUploadVisibility(t *testing.T) {
 		r.wantError(t, 400, hlsd.EINVALID, "visibility must be public or signed")
 	})
 }
+
+// BenchmarkSegmentWithLibrary is a public media's segment request with a
+// library, so with the visibility check (one cached map read), up to the
+// body copy; compare with BenchmarkSegment (no library, no check).
+func BenchmarkSegmentWithLibrary(b *testing.B) {
+	data := b.TempDir()
+	lib, err := library.New(context.Background(), library.Config{DataDir: data})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer lib.Stop(context.Background())
+	srv, err := New(Config{DataDir: data, Library: lib, APIToken: apiTestToken})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	m := &hlsd.Media{Title: "bench", Status: hlsd.StatusReady}
+	if err := lib.Catalog().CreateMedia(context.Background(), m); err != nil {
+		b.Fatal(err)
+	}
+	dir := filepath.Join(data, "media", m.ID, "360p")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "seg_00001.m4s"), bytes.Repeat([]byte("x"), 1<<16), 0o644)
+	req := httptest.NewRequest("GET", "/hls/"+m.ID+"/360p/seg_00001.m4s", nil)
+	w := &benchWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.h)
+		srv.ServeHTTP(w, req)
+	}
+	if w.code != 200 {
+		b.Fatalf("status %d", w.code)
+	}
+}
+
+type benchWriter struct {
+	h    http.Header
+	code int
+}
+
+func (w *benchWriter) Header() http.Header         { return w.h }
+func (w *benchWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *benchWriter) WriteHeader(c int)           { w.code = c }
