@@ -150,6 +150,10 @@ for ladder in "${ladders[@]}"; do
 done
 
 # --- summary -----------------------------------------------------------------
+# best LADDER RUN: the fastest wall time over rounds (contention only ever slows a run down).
+best() {
+	awk -F'\t' -v l="$1" -v k="$2" 'NR > 1 && $1 == l && $3 == k {print $4}' "$out/runs.tsv" | sort -g | head -1
+}
 # med LADDER RUN [COLUMN]: median over rounds of wall (4) or CPU (5) seconds.
 med() {
 	awk -F'\t' -v l="$1" -v k="$2" -v col="${3:-4}" 'NR > 1 && $1 == l && $3 == k {print $col}' "$out/runs.tsv" | median
@@ -159,16 +163,19 @@ med() {
 		"$SRC_SECONDS" "$ROUNDS"
 	printf 'hlsd = bin/hlsd ingest (one ffmpeg, split graph, plus probe, poster and playlists);\n'
 	printf 'reference = one plain ffmpeg per rendition with the same arguments, run one after another.\n\n'
-	printf '%-18s %8s %8s %9s %9s %9s %9s %10s\n' ladder 'hlsd s' 'ref s' 'hlsd/ref' \
+	printf '%-18s %8s %8s %9s %10s %9s %9s %9s %10s\n' ladder 'hlsd s' 'ref s' 'hlsd/ref' 'best/best' \
 		'hlsd CPU' 'ref CPU' 'CPU ratio' 'realtime'
 	for ladder in "${ladders[@]}"; do
 		label=$ladder
 		[ "$ladder" = default ] && label="default (1080p..)"
 		awk -v l="$label" -v h="$(med "$ladder" hlsd)" -v r="$(med "$ladder" ref)" \
+			-v hb="$(best "$ladder" hlsd)" -v rb="$(best "$ladder" ref)" \
 			-v hc="$(med "$ladder" hlsd 5)" -v rc="$(med "$ladder" ref 5)" -v d="$SRC_SECONDS" \
-			'BEGIN {printf "%-18s %8.2f %8.2f %8.2fx %9.1f %9.1f %8.2fx %9.2fx\n", l, h, r, h / r, hc, rc, hc / rc, d / h}'
+			'BEGIN {printf "%-18s %8.2f %8.2f %8.2fx %9.2fx %9.1f %9.1f %8.2fx %9.2fx\n",
+				l, h, r, h / r, hb / rb, hc, rc, hc / rc, d / h}'
 	done
-	printf '(seconds are wall time; CPU is user+system seconds; realtime = source duration / hlsd wall time)\n'
+	printf '(s: median wall seconds; best/best: ratio of the fastest runs; CPU: median user+system\n'
+	printf 'seconds; realtime: source duration / hlsd median wall time)\n'
 	printf '\nReference runs, median seconds per rendition:\n'
 	for ladder in "${ladders[@]}"; do
 		printf '  %-16s' "$ladder"

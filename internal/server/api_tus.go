@@ -50,7 +50,7 @@ func (s *Server) newTus() (http.Handler, error) {
 	store := filestore.New(dir)
 	composer := tushandler.NewStoreComposer()
 	store.UseIn(composer)
-	memorylocker.New().UseIn(composer)
+	graceLocker{memorylocker.New()}.UseIn(composer)
 	h, err := tushandler.NewHandler(tushandler.Config{
 		StoreComposer:             composer,
 		BasePath:                  APIPrefix + "/uploads/",
