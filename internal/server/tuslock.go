@@ -34,8 +34,8 @@ func (g graceLocker) NewLock(id string) (tushandler.Lock, error) {
 
 type graceLock struct {
 	inner tushandler.Lock
-	mu   sync.Mutex
-	held bool
+	mu    sync.Mutex
+	held  bool
 }
 
 func (l *graceLock) Lock(ctx context.Context, requestRelease func()) error {
