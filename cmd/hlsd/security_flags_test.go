@@ -102,7 +102,7 @@ func TestIngestEncrypt(t *testing.T) {
 	if err != nil || fi.Size() != 16 || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("key file beside the output: %v %v", fi, err)
 	}
-	b, err := os.ReadFile(filepath.Join(out, "audio", "index.m3u8"))
+	b, err := os.ReadFile(filepath.Join(out, "144p", "index.m3u8"))
 	if err != nil || !strings.Contains(string(b), `#EXT-X-KEY:METHOD=AES-128,URI="../../clip.key",IV=0x`) || !strings.Contains(string(b), ".ts\n") {
 		t.Errorf("playlist (%v):\n%s", err, b)
 	}
@@ -112,7 +112,7 @@ func TestIngestEncrypt(t *testing.T) {
 	if code, stderr := run("--encrypt", "--key-file", keyFile, "--key-url", "https://keys.example/other", "--ladder", "144p", "-o", custom, src); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if b, _ := os.ReadFile(filepath.Join(custom, "audio", "index.m3u8")); !strings.Contains(string(b), `URI="https://keys.example/other"`) {
+	if b, _ := os.ReadFile(filepath.Join(custom, "144p", "index.m3u8")); !strings.Contains(string(b), `URI="https://keys.example/other"`) {
 		t.Errorf("custom key URL not in the playlist:\n%s", b)
 	}
 	if _, err := os.Stat(keyFile); err != nil {

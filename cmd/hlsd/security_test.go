@@ -102,19 +102,11 @@ func TestSignedEncryptedPlayback(t *testing.T) {
 
 	b := browsertest.New(t)
 	// Encrypted presentations are TS (ffmpeg cannot encrypt fMP4), with
-	// the audio as a separate rendition. hls.js 1.7 reports, once and
-	// non-fatally, that an append "did not increase buffered coverage" for
-	// TS video with separate TS audio, encrypted or not (muxed TS does not
-	// show it), and nudges over the small gap the progressive first
-	// segment leaves; playback itself goes on. Those two are tolerated and
-	// logged; anything else fails.
-	pb, err := b.Play(t, srv.base+tok.PlaybackURL, browsertest.PlayOptions{
-		MinTime: 1.5, Tolerate: []string{"bufferAppendNoProgress", "bufferSeekOverHole"}})
+	// the audio muxed into each video rendition: hls.js must play them
+	// without a single non-fatal error.
+	pb, err := b.Play(t, srv.base+tok.PlaybackURL, browsertest.PlayOptions{MinTime: 1.5})
 	if err != nil {
 		t.Fatalf("hls.js playing the signed, encrypted media: %v (page %s)", err, pb.PageURL)
-	}
-	if len(pb.Warnings) > 0 {
-		t.Logf("tolerated hls.js warnings: %v", pb.Warnings)
 	}
 	if _, err := b.PlayHLS(t, srv.base+"/hls/"+m.ID+"/master.m3u8", 0.5); err == nil {
 		t.Errorf("hls.js played the plain URL of a signed media")

@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -133,10 +132,6 @@ type PlayOptions struct {
 	// Screenshot, when set, is where a PNG of the page is saved once
 	// playback passed MinTime.
 	Screenshot string
-	// Tolerate lists non-fatal hls.js error details (e.g.
-	// "bufferAppendNoProgress") reported as Warnings instead of failing,
-	// for a test that knows why they happen.
-	Tolerate []string
 }
 
 // Playback is what the page saw.
@@ -262,7 +257,7 @@ func (b *Browser) Play(tb testing.TB, playlistURL string, opts PlayOptions) (Pla
 		pb.VideoWidth, pb.VideoHeight = st.VideoWidth, st.VideoHeight
 		pb.Errors, pb.Warnings = pb.Errors[:0], pb.Warnings[:0]
 		for _, e := range st.Errors {
-			if !e.Fatal && (benign[e.Details] || slices.Contains(opts.Tolerate, e.Details)) {
+			if !e.Fatal && benign[e.Details] {
 				pb.Warnings = append(pb.Warnings, e.String())
 			} else {
 				pb.Errors = append(pb.Errors, e.String())

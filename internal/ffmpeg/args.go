@@ -49,7 +49,10 @@ const (
 // TranscodeArgs returns the argv (without the program name) of the one
 // ffmpeg process that decodes in once and writes every rendition of j into
 // dir/NAME/: a split filter graph feeds one H.264 encoder per rung, and each
-// rendition has its own HLS muxer. Progress goes to stdout (-progress pipe:1).
+// rendition has its own HLS muxer. With j.MuxedAudio each video output also
+// maps the audio stream and encodes it to AAC (once per output: cheap
+// beside H.264), so segments are still cut on the video keyframes.
+// Progress goes to stdout (-progress pipe:1).
 func TranscodeArgs(j *Job, in Input, dir string) []string {
 	a := append([]string{}, commonArgs...)
 	a = append(a, "-progress", "pipe:1", "-nostats")
@@ -71,7 +74,15 @@ func TranscodeArgs(j *Job, in Input, dir string) []string {
 			"-keyint_min", strconv.Itoa(v.GOP),
 			"-sc_threshold", "0",
 			"-force_key_frames", keyframeExpr(j),
-			"-an", "-sn", "-dn",
+		)
+		if j.MuxedAudio != nil {
+			a = append(a, "-map", fmt.Sprintf("0:%d", in.AudioStream))
+			a = append(a, audioCodecArgs(*j.MuxedAudio)...)
+			a = append(a, "-sn", "-dn")
+		} else {
+			a = append(a, "-an", "-sn", "-dn")
+		}
+		a = append(a,
 			// B-frames make the encoder's first DTS negative. Shifting it
 			// to zero (the default) delays every picture by the B-frame
 			// delay against the audio: a hole at the start and video late
@@ -85,15 +96,23 @@ func TranscodeArgs(j *Job, in Input, dir string) []string {
 	for _, r := range j.Audio {
 		a = append(a,
 			"-map", fmt.Sprintf("0:%d", in.AudioStream),
-			"-c:a", "aac",
-			"-b:a", kbps(r.Bitrate),
-			"-ac", strconv.Itoa(r.Channels),
-			"-ar", strconv.Itoa(r.SampleRate),
-			"-vn", "-sn", "-dn",
 		)
+		a = append(a, audioCodecArgs(r)...)
+		a = append(a, "-vn", "-sn", "-dn")
 		a = append(a, hlsMuxerArgs(j, filepath.Join(dir, r.Name))...)
 	}
 	return a
+}
+
+// audioCodecArgs are the AAC encoder options of one planned audio track,
+// in its own rendition or muxed into a video one.
+func audioCodecArgs(r AudioRendition) []string {
+	return []string{
+		"-c:a", "aac",
+		"-b:a", kbps(r.Bitrate),
+		"-ac", strconv.Itoa(r.Channels),
+		"-ar", strconv.Itoa(r.SampleRate),
+	}
 }
 
 // filterGraph decodes the video once, caps the frame rate when needed and

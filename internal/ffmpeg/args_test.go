@@ -27,6 +27,13 @@ func TestTranscodeArgs(t *testing.T) {
 			"-force_key_frames", "expr:gte(t,n_forced*" + seg + ")", "-an", "-sn", "-dn",
 			"-avoid_negative_ts", "disabled", "-hls_segment_options", segOpts}
 	}
+	// withAudio is a video output that also carries the AAC track (TS):
+	// "-an" gives way to the audio map and encoder options.
+	withAudio := func(video []string, stream, ar string) []string {
+		i := slices.Index(video, "-an")
+		return slices.Concat(video[:i],
+			[]string{"-map", "0:" + stream, "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", ar}, video[i+1:])
+	}
 	aac := func(stream, rate, ar string) []string {
 		return []string{"-map", "0:" + stream, "-c:a", "aac", "-b:a", rate, "-ac", "2", "-ar", ar, "-vn", "-sn", "-dn"}
 	}
@@ -67,6 +74,22 @@ func TestTranscodeArgs(t *testing.T) {
 					"expr:gte(t,n_forced*2)", "expr:gte(t,if(lt(n_forced,3),n_forced*1,3+(n_forced-3)*2))"),
 				// Progressive: three 1 s segments first, so the muxer cuts at 1 s and keyframes decide.
 				muxer("360p", "event", "mpegts", "1", "independent_segments+temp_file"),
+			),
+		},
+		{
+			"two rungs with audio at 44.1 kHz, ts: audio muxed into each rung",
+			func() *Info {
+				in := videoInfo(1280, 720, 0, 25, true)
+				in.Streams[1].SampleRate = 44100
+				return in
+			}(),
+			PlanOptions{Ladder: []int{720, 360}, Format: FormatTS, SegmentDuration: 4 * time.Second},
+			slices.Concat(common,
+				[]string{"-filter_complex", "[0:0]split=2[s0][s1];[s0]scale=1280:720,setsar=1,format=yuv420p[v0];[s1]scale=640:360,setsar=1,format=yuv420p[v1]"},
+				withAudio(x264("[v0]", "3.1", "2800k", "5600k", "100", "4", tsOpts), "1", "44100"),
+				muxer("720p", "vod", "mpegts", "4", "independent_segments"),
+				withAudio(x264("[v1]", "3.0", "800k", "1600k", "100", "4", tsOpts), "1", "44100"),
+				muxer("360p", "vod", "mpegts", "4", "independent_segments"),
 			),
 		},
 		{

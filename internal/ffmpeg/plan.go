@@ -53,7 +53,16 @@ type Job struct {
 	// SourceFPS is the probed frame rate; FPS the output one (capped at 60).
 	SourceFPS, FPS float64
 	Video          []VideoRendition
-	Audio          []AudioRendition
+	// Audio are the separate audio renditions: the shared EXT-X-MEDIA group
+	// of an fMP4 video (one, "audio") or the variants of an audio-only
+	// source.
+	Audio []AudioRendition
+	// MuxedAudio, when set, is the AAC track encoded into every video
+	// rendition instead of a separate one (TS video sources with audio;
+	// Audio is then empty). Players handle TS video with a separate TS
+	// audio rendition poorly (hls.js stalls appending it), and muxed
+	// audio+video is what TS deployments serve.
+	MuxedAudio *AudioRendition
 	// Poster is true when a poster image is made (video sources).
 	Poster bool
 	// StartSegments is how many segments at the start last StartSegment
@@ -85,8 +94,10 @@ type VideoRendition struct {
 
 // AudioRendition is one planned AAC-LC rendition.
 type AudioRendition struct {
-	Name       string // "audio" beside video, "aac_128k"/"aac_64k" for audio-only sources
-	Bitrate    int    // bits per second
+	// Name is the folder: "audio" beside video, "aac_128k"/"aac_64k" for
+	// audio-only sources, "" when muxed into the video renditions.
+	Name       string
+	Bitrate    int // bits per second
 	SampleRate int
 	Channels   int
 }
@@ -183,7 +194,10 @@ func Plan(info *Info, opts PlanOptions) (*Job, error) {
 		if err := j.planVideo(v, ladder); err != nil {
 			return nil, err
 		}
-		if a != nil {
+		switch {
+		case a != nil && j.Format == FormatTS:
+			j.MuxedAudio = &AudioRendition{Bitrate: 128000, SampleRate: sampleRate(a), Channels: 2}
+		case a != nil:
 			j.Audio = []AudioRendition{{Name: "audio", Bitrate: 128000, SampleRate: sampleRate(a), Channels: 2}}
 		}
 	case a != nil:

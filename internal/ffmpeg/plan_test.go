@@ -87,6 +87,43 @@ func TestPlanVideoLadder(t *testing.T) {
 	}
 }
 
+// TestPlanVideoAudio checks where a video's sound goes: a shared audio
+// rendition for fMP4, muxed into every rung for TS, nowhere without audio.
+func TestPlanVideoAudio(t *testing.T) {
+	audio := AudioRendition{Name: "audio", Bitrate: 128000, SampleRate: 48000, Channels: 2}
+	muxed := AudioRendition{Bitrate: 128000, SampleRate: 48000, Channels: 2}
+	tests := []struct {
+		name   string
+		format string
+		audio  bool
+		want   []AudioRendition
+		muxed  *AudioRendition
+		names  []string
+	}{
+		{"fmp4 with audio", FormatFMP4, true, []AudioRendition{audio}, nil, []string{"360p", "audio"}},
+		{"ts with audio", FormatTS, true, nil, &muxed, []string{"360p"}},
+		{"fmp4 without audio", FormatFMP4, false, nil, nil, []string{"360p"}},
+		{"ts without audio", FormatTS, false, nil, nil, []string{"360p"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j, err := Plan(videoInfo(640, 360, 0, 30, tt.audio), PlanOptions{Format: tt.format})
+			if err != nil {
+				t.Fatalf("Plan: %v", err)
+			}
+			if !slices.Equal(j.Audio, tt.want) {
+				t.Errorf("Audio %+v, want %+v", j.Audio, tt.want)
+			}
+			if (j.MuxedAudio == nil) != (tt.muxed == nil) || (j.MuxedAudio != nil && *j.MuxedAudio != *tt.muxed) {
+				t.Errorf("MuxedAudio %+v, want %+v", j.MuxedAudio, tt.muxed)
+			}
+			if got := j.RenditionNames(); !slices.Equal(got, tt.names) {
+				t.Errorf("RenditionNames %q, want %q", got, tt.names)
+			}
+		})
+	}
+}
+
 func TestPlanAudio(t *testing.T) {
 	tests := []struct {
 		name string

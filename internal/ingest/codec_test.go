@@ -9,6 +9,10 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/hlsd/hlsd"
+	"github.com/hlsd/hlsd/internal/ffmpeg"
 )
 
 // Sample entries copied from init segments ffmpeg 5.1 wrote for hlsd: a
@@ -189,4 +193,57 @@ func FuzzTSCodecs(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		TSCodecs(b)
 	})
+}
+
+// TestMeasureMuxedTS checks that a TS video rendition planned with muxed
+// audio is measured with both codecs, and refused when its first segment
+// has no audio: a variant listing only avc1 would make players drop the
+// sound, one claiming mp4a without it would fail to play.
+func TestMeasureMuxedTS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs ffmpeg")
+	}
+	job := &ffmpeg.Job{Kind: hlsd.KindVideo, Format: ffmpeg.FormatTS, Segment: time.Second,
+		MuxedAudio: &ffmpeg.AudioRendition{Bitrate: 128000, SampleRate: 48000, Channels: 2}}
+	tests := []struct {
+		name    string
+		audio   bool
+		want    string
+		wantErr bool
+	}{
+		{"video and audio", true, "avc1.64000d,mp4a.40.2", false},
+		{"video only", false, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "144p")
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			args := []string{"-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=192x144:rate=25:duration=1"}
+			if tt.audio {
+				args = append(args, "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac")
+			}
+			args = append(args, "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high", "-level:v", "1.3",
+				"-pix_fmt", "yuv420p", "-f", "hls", "-hls_time", "1", "-hls_segment_type", "mpegts",
+				"-hls_segment_filename", filepath.Join(dir, "seg_%05d.ts"), filepath.Join(dir, ffmpeg.PlaylistName))
+			if b, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
+				t.Fatalf("ffmpeg (install the Debian package ffmpeg): %v\n%s", err, b)
+			}
+			m, err := measure(dir, job, nil)
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("measure = %q, want an error", m.Codecs)
+				}
+				t.Logf("error: %v", err)
+				return
+			}
+			if err != nil {
+				t.Fatalf("measure: %v", err)
+			}
+			if m.Codecs != tt.want || m.Bandwidth <= 0 || m.AverageBandwidth <= 0 {
+				t.Errorf("measured CODECS %q, BANDWIDTH %d/%d; want %q and bandwidths", m.Codecs, m.Bandwidth, m.AverageBandwidth, tt.want)
+			}
+		})
+	}
 }

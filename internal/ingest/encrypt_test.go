@@ -9,12 +9,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hlsd/hlsd"
 	"github.com/hlsd/hlsd/internal/hls"
+	"github.com/hlsd/hlsd/internal/ingest/ingesttest"
 	"github.com/hlsd/hlsd/internal/testmedia"
 )
 
@@ -30,7 +33,7 @@ func TestRunEncrypted(t *testing.T) {
 	keyDir := filepath.Join(parent, "keys")
 	keyFile := filepath.Join(keyDir, "m.key")
 	res, err := Run(context.Background(), Options{
-		Input: testmedia.Path(t, "short.mp4"), Output: out, Ladder: []int{144},
+		Input: testmedia.Path(t, "short.mp4"), Output: out, Ladder: []int{144}, SegmentDuration: time.Second,
 		Encrypt: true, KeyFile: keyFile,
 	})
 	if err != nil {
@@ -61,6 +64,10 @@ func TestRunEncrypted(t *testing.T) {
 		return nil
 	})
 
+	// TS carries the sound in the video rendition: no separate audio.
+	if len(res.Renditions) != 1 || res.Renditions[0].Name != "144p" || res.Renditions[0].Codecs != "avc1.64001e,mp4a.40.2" {
+		t.Errorf("renditions %+v, want only 144p with avc1.64001e,mp4a.40.2", res.Renditions)
+	}
 	segments := 0
 	for _, r := range res.Renditions {
 		data, err := os.ReadFile(filepath.Join(out, r.Name, "index.m3u8"))
@@ -92,6 +99,14 @@ func TestRunEncrypted(t *testing.T) {
 			plain, err := DecryptSegment(enc, key, iv)
 			if err != nil || len(plain)%188 != 0 || plain[0] != 0x47 || plain[188] != 0x47 {
 				t.Errorf("%s/%s with the key: %v, want TS packets", r.Name, s.URI, err)
+			} else if i == 0 {
+				f := filepath.Join(t.TempDir(), "plain.ts")
+				if err := os.WriteFile(f, plain, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if got := ingesttest.StreamTypes(t, f); !slices.Equal(got, []string{"video", "audio"}) {
+					t.Errorf("%s/%s decrypted: ffprobe sees streams %q, want video and audio", r.Name, s.URI, got)
+				}
 			}
 			wrong := bytes.Clone(key)
 			wrong[0] ^= 1

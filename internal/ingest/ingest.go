@@ -218,7 +218,7 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 	if v := info.Video(); v != nil && job.Kind == hlsd.KindVideo {
 		input.VideoStream = v.Index
 	}
-	if a := info.Audio(); a != nil && len(job.Audio) > 0 {
+	if a := info.Audio(); a != nil && (len(job.Audio) > 0 || job.MuxedAudio != nil) {
 		input.AudioStream = a.Index
 	}
 

@@ -122,7 +122,8 @@ func TestRun(t *testing.T) {
 		kind    hlsd.Kind
 		// sizes are the expected video RESOLUTIONs, highest first; nil for audio-only.
 		sizes []string
-		// audio is how the sound comes: "group" (EXT-X-MEDIA), "variants" (audio-only), "" none.
+		// audio is how the sound comes: "group" (EXT-X-MEDIA), "muxed" (in
+		// every video rendition, TS), "variants" (audio-only), "" none.
 		audio string
 		fps   float64
 	}{
@@ -135,7 +136,9 @@ func TestRun(t *testing.T) {
 			[]string{"360x640", "240x426"}, "group", 30},
 		{"shorter than a segment", "short.mp4", Options{}, hlsd.KindVideo, []string{"320x240"}, "group", 30},
 		{"ts segments", "short.mp4", Options{Format: "ts", Ladder: []int{240, 144}, SegmentDuration: time.Second}, hlsd.KindVideo,
-			[]string{"320x240", "192x144"}, "group", 30},
+			[]string{"320x240", "192x144"}, "muxed", 30},
+		{"ts without audio", "noaudio.mp4", Options{Format: "ts", Ladder: []int{144}, SegmentDuration: 2 * time.Second}, hlsd.KindVideo,
+			[]string{"256x144"}, "", 30},
 		{"120 fps capped to 60", "60fps-over.mp4", Options{Ladder: []int{180}, SegmentDuration: time.Second}, hlsd.KindVideo,
 			[]string{"320x180"}, "group", 60},
 		{"video without audio", "noaudio.mp4", Options{Ladder: []int{240}, SegmentDuration: 2 * time.Second}, hlsd.KindVideo,
@@ -190,6 +193,24 @@ func TestRun(t *testing.T) {
 					if v.Audio != "audio" || !strings.HasSuffix(v.Codecs, ",mp4a.40.2") {
 						t.Errorf("%s: AUDIO=%q CODECS=%q, want audio group and mp4a.40.2", v.URI, v.Audio, v.Codecs)
 					}
+				}
+			case "muxed":
+				if len(p.Master.Alternatives) != 0 {
+					t.Errorf("alternatives %+v, want none: the audio is in the video renditions", p.Master.Alternatives)
+				}
+				for _, v := range p.Master.Variants {
+					if v.Audio != "" || !codecRE.MatchString(strings.TrimSuffix(v.Codecs, ",mp4a.40.2")) || !strings.HasSuffix(v.Codecs, ",mp4a.40.2") {
+						t.Errorf("%s: AUDIO=%q CODECS=%q, want no group and avc1.64xxxx,mp4a.40.2", v.URI, v.Audio, v.Codecs)
+					}
+					if got := ingesttest.StreamTypes(t, filepath.Join(opts.Output, v.URI)); !slices.Equal(got, []string{"video", "audio"}) {
+						t.Errorf("%s: ffprobe sees streams %q, want video and audio", v.URI, got)
+					}
+				}
+				if _, err := os.Stat(filepath.Join(opts.Output, "audio")); !os.IsNotExist(err) {
+					t.Errorf("audio folder: %v, want none", err)
+				}
+				if len(res.Renditions) != len(tt.sizes) {
+					t.Errorf("renditions %+v, want only the %d video ones", res.Renditions, len(tt.sizes))
 				}
 			case "variants":
 				var uris []string
@@ -409,75 +430,100 @@ func TestRunCancel(t *testing.T) {
 
 // TestRunProgressive shows the "watch early" mode: while ffmpeg is still
 // encoding, master.m3u8 and growing EVENT playlists already exist and parse;
-// at the end they are VOD playlists with measured values.
+// at the end they are VOD playlists with measured values. The planned
+// master has the final one's shape: an audio group for fMP4, audio muxed
+// into the video variants for TS.
 func TestRunProgressive(t *testing.T) {
 	skipShort(t)
-	out := filepath.Join(t.TempDir(), "media")
-	if err := os.Mkdir(out, 0o755); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		format string
+		// media are the playlists written while encoding.
+		media []string
+		group string // the variants' AUDIO group
+	}{
+		{"fmp4", []string{"240p/index.m3u8", "144p/index.m3u8", "audio/index.m3u8"}, "audio"},
+		{"ts", []string{"240p/index.m3u8", "144p/index.m3u8"}, ""},
 	}
-	var midRun []string
-	var planned *hls.Multivariant
-	res, err := Run(context.Background(), Options{
-		Input: testmedia.Path(t, "video-720p-long.mp4"), Output: out, Ladder: []int{240, 144},
-		SegmentDuration: 2 * time.Second, Progressive: true,
-		Progress: func(p Progress) {
-			if p.Done < 5*time.Second || p.Fraction() > 0.8 || planned != nil {
-				return
+	for _, tt := range tests {
+		t.Run(tt.format, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "media")
+			if err := os.Mkdir(out, 0o755); err != nil {
+				t.Fatal(err)
 			}
-			data, err := os.ReadFile(filepath.Join(out, "master.m3u8"))
+			var midRun []string
+			var planned *hls.Multivariant
+			res, err := Run(context.Background(), Options{
+				Input: testmedia.Path(t, "video-720p-long.mp4"), Output: out, Ladder: []int{240, 144},
+				SegmentDuration: 2 * time.Second, Progressive: true, Format: tt.format,
+				Progress: func(p Progress) {
+					if p.Done < 5*time.Second || p.Fraction() > 0.8 || planned != nil {
+						return
+					}
+					data, err := os.ReadFile(filepath.Join(out, "master.m3u8"))
+					if err != nil {
+						t.Errorf("mid-run: %v", err)
+						return
+					}
+					if planned, err = hls.ParseMultivariant(data); err != nil {
+						t.Errorf("mid-run master.m3u8: %v", err)
+						return
+					}
+					for _, uri := range tt.media {
+						data, err := os.ReadFile(filepath.Join(out, uri))
+						if err != nil {
+							t.Errorf("mid-run: %v", err)
+							continue
+						}
+						m, err := hls.ParseMedia(data)
+						if err != nil {
+							t.Errorf("mid-run %s: %v", uri, err)
+							continue
+						}
+						if m.PlaylistType != hls.TypeEvent || m.EndList || len(m.Segments) == 0 {
+							t.Errorf("mid-run %s: type %q, endlist %v, %d segments; want a growing EVENT playlist", uri, m.PlaylistType, m.EndList, len(m.Segments))
+						}
+						for _, s := range m.Segments {
+							if fi, err := os.Stat(filepath.Join(out, filepath.Dir(uri), s.URI)); err != nil || fi.Size() == 0 {
+								t.Errorf("mid-run %s lists %s: %v", uri, s.URI, err)
+							}
+						}
+						midRun = append(midRun, uri)
+					}
+				},
+			})
 			if err != nil {
-				t.Errorf("mid-run: %v", err)
-				return
+				t.Fatalf("Run: %v", err)
 			}
-			if planned, err = hls.ParseMultivariant(data); err != nil {
-				t.Errorf("mid-run master.m3u8: %v", err)
-				return
+			if !slices.Equal(midRun, tt.media) {
+				t.Fatalf("checked %v mid-run, want %v", midRun, tt.media)
 			}
-			for _, uri := range []string{"240p/index.m3u8", "144p/index.m3u8", "audio/index.m3u8"} {
-				data, err := os.ReadFile(filepath.Join(out, uri))
-				if err != nil {
-					t.Errorf("mid-run: %v", err)
-					continue
+			if c := planned.Variants[0].Codecs; c != "avc1.64001e,mp4a.40.2" {
+				t.Errorf("planned CODECS %q, want avc1.64001e,mp4a.40.2", c)
+			}
+			p := ingesttest.Check(t, out, res.Duration)
+			ingesttest.CheckKeyframes(t, p)
+			ingesttest.Decode(t, out)
+			if p.Master.Variants[0].Codecs != planned.Variants[0].Codecs {
+				t.Errorf("measured CODECS %q differ from planned %q", p.Master.Variants[0].Codecs, planned.Variants[0].Codecs)
+			}
+			for name, m := range map[string]*hls.Multivariant{"planned": planned, "measured": p.Master} {
+				if len(m.Alternatives) != len(tt.media)-2 {
+					t.Errorf("%s master: alternatives %+v, want %d", name, m.Alternatives, len(tt.media)-2)
 				}
-				m, err := hls.ParseMedia(data)
-				if err != nil {
-					t.Errorf("mid-run %s: %v", uri, err)
-					continue
-				}
-				if m.PlaylistType != hls.TypeEvent || m.EndList || len(m.Segments) == 0 {
-					t.Errorf("mid-run %s: type %q, endlist %v, %d segments; want a growing EVENT playlist", uri, m.PlaylistType, m.EndList, len(m.Segments))
-				}
-				for _, s := range m.Segments {
-					if fi, err := os.Stat(filepath.Join(out, filepath.Dir(uri), s.URI)); err != nil || fi.Size() == 0 {
-						t.Errorf("mid-run %s lists %s: %v", uri, s.URI, err)
+				for _, v := range m.Variants {
+					if v.Audio != tt.group {
+						t.Errorf("%s master: %s AUDIO=%q, want %q", name, v.URI, v.Audio, tt.group)
 					}
 				}
-				midRun = append(midRun, uri)
 			}
-		},
-	})
-	if err != nil {
-		t.Fatalf("Run: %v", err)
+			filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
+				if err == nil && strings.Contains(d.Name(), ".tmp") {
+					t.Errorf("temporary file left: %s", p)
+				}
+				return err
+			})
+		})
 	}
-	if len(midRun) != 3 {
-		t.Fatalf("checked %v mid-run, want all three media playlists", midRun)
-	}
-	if c := planned.Variants[0].Codecs; c != "avc1.64001e,mp4a.40.2" {
-		t.Errorf("planned CODECS %q, want avc1.64001e,mp4a.40.2", c)
-	}
-	p := ingesttest.Check(t, out, res.Duration)
-	ingesttest.CheckKeyframes(t, p)
-	ingesttest.Decode(t, out)
-	if p.Master.Variants[0].Codecs != planned.Variants[0].Codecs {
-		t.Errorf("measured CODECS %q differ from planned %q", p.Master.Variants[0].Codecs, planned.Variants[0].Codecs)
-	}
-	filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && strings.Contains(d.Name(), ".tmp") {
-			t.Errorf("temporary file left: %s", p)
-		}
-		return err
-	})
 }
 
 func TestProgressFraction(t *testing.T) {

@@ -120,6 +120,10 @@ func measure(dir string, j *ffmpeg.Job, key []byte) (*measured, error) {
 		if err != nil {
 			return nil, fmt.Errorf("rendition %s: %s: %w", name, media.Segments[0].URI, err)
 		}
+		if j.MuxedAudio != nil && j.Kind == hlsd.KindVideo && !hasCodecs(codecs, "avc1.", "mp4a.") {
+			// A player told only one codec would drop the other track.
+			return nil, fmt.Errorf("rendition %s: %s: found codecs %q, want H.264 video and AAC audio", name, media.Segments[0].URI, codecs)
+		}
 	} else {
 		if media.Map == nil || media.Map.URI != ffmpeg.InitName {
 			return nil, fmt.Errorf("rendition %s: playlist has no EXT-X-MAP for %s", name, ffmpeg.InitName)
@@ -153,6 +157,16 @@ func measure(dir string, j *ffmpeg.Job, key []byte) (*measured, error) {
 	return m, nil
 }
 
+// hasCodecs reports whether codecs holds a string with each of the prefixes.
+func hasCodecs(codecs []string, prefixes ...string) bool {
+	for _, p := range prefixes {
+		if !slices.ContainsFunc(codecs, func(c string) bool { return strings.HasPrefix(c, p) }) {
+			return false
+		}
+	}
+	return true
+}
+
 // peakBandwidth is the highest bit rate of any segment (HLS BANDWIDTH). A
 // segment shorter than half the target (the last one, usually) is counted
 // together with the one before it: a lone keyframe in a 0.03 s tail would
@@ -175,8 +189,10 @@ func peakBandwidth(sizes []int64, durs []float64, target float64) int {
 
 // measuredMaster is the multivariant playlist of the produced renditions:
 // video variants (bandwidths summed with the audio they play with) and the
-// audio as an EXT-X-MEDIA group, or one variant per audio rendition for an
-// audio-only source; highest bandwidth first.
+// audio as an EXT-X-MEDIA group (fMP4), video variants that carry their
+// audio with no group (TS: bandwidths and codecs are the muxed segments'),
+// or one variant per audio rendition for an audio-only source; highest
+// bandwidth first.
 func measuredMaster(j *ffmpeg.Job, rends []measured) ([]byte, error) {
 	p := &hls.Multivariant{IndependentSegments: true}
 	var audio *measured
@@ -228,25 +244,31 @@ func sortVariants(v []hls.Variant) {
 }
 
 // plannedMaster is the multivariant playlist written before encoding in
-// progressive mode: bandwidths estimated from the planned bitrate ceilings
-// and codec strings from the planned profile and level. It is replaced by
+// progressive mode, in the shape of the measured one (audio group for
+// fMP4, audio muxed into the variants for TS): bandwidths estimated from
+// the planned bitrate ceilings and codec strings from the planned profile
+// and level. It is replaced by
 // the measured one at the end.
 func plannedMaster(j *ffmpeg.Job) ([]byte, error) {
 	p := &hls.Multivariant{IndependentSegments: true}
 	var audioRate int
-	if j.Kind == hlsd.KindVideo && len(j.Audio) > 0 {
+	var group string
+	switch {
+	case j.Kind == hlsd.KindVideo && j.MuxedAudio != nil:
+		audioRate = j.MuxedAudio.Bitrate * 11 / 10
+	case j.Kind == hlsd.KindVideo && len(j.Audio) > 0:
 		a := j.Audio[0]
 		audioRate = a.Bitrate * 11 / 10
+		group = audioGroup
 		p.Alternatives = append(p.Alternatives, audioAlternative(a.Name))
 	}
 	for _, v := range j.Video {
 		vr := hls.Variant{
 			URI: v.Name + "/" + ffmpeg.PlaylistName, Bandwidth: v.MaxRate*11/10 + audioRate,
-			Codecs: v.Codecs(), Width: v.Width, Height: v.Height, FrameRate: roundFPS(j.FPS),
+			Codecs: v.Codecs(), Width: v.Width, Height: v.Height, FrameRate: roundFPS(j.FPS), Audio: group,
 		}
 		if audioRate > 0 {
 			vr.Codecs += "," + ffmpeg.AudioCodecs
-			vr.Audio = audioGroup
 		}
 		p.Variants = append(p.Variants, vr)
 	}

@@ -25,8 +25,9 @@ func TestEncryptedMedia(t *testing.T) {
 	if m.Visibility != hlsd.VisibilitySigned || !m.Encrypted {
 		t.Fatalf("created %+v, want signed and encrypted", m)
 	}
-	if got := waitDone(t, lib, m.ID); got.Status != hlsd.StatusReady {
-		t.Fatalf("status %s: %s", got.Status, got.Error)
+	got := waitDone(t, lib, m.ID)
+	if got.Status != hlsd.StatusReady || len(got.Renditions) == 0 {
+		t.Fatalf("status %s: %s (%d renditions)", got.Status, got.Error, len(got.Renditions))
 	}
 	keyFile := lib.Layout().KeyFile(m.ID)
 	key, err := os.ReadFile(keyFile)
@@ -41,7 +42,8 @@ func TestEncryptedMedia(t *testing.T) {
 	if rel, _ := filepath.Rel(lib.Layout().MediaRoot(), keyFile); !strings.HasPrefix(rel, "..") {
 		t.Errorf("key %s is under the served folder", keyFile)
 	}
-	b, err := os.ReadFile(filepath.Join(lib.Layout().MediaDir(m.ID), "audio", "index.m3u8"))
+	// TS renditions carry their audio: the first one is a video rendition.
+	b, err := os.ReadFile(filepath.Join(lib.Layout().MediaDir(m.ID), got.Renditions[0].Name, "index.m3u8"))
 	if err != nil {
 		t.Fatal(err)
 	}

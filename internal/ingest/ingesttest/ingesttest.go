@@ -11,6 +11,7 @@ import (
 
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -292,6 +293,28 @@ func StreamInfo(tb testing.TB, playlist string) (w, h int, codec string) {
 	w, _ = strconv.Atoi(f[1])
 	h, _ = strconv.Atoi(f[2])
 	return w, h, f[0]
+}
+
+// StreamTypes returns ffprobe's codec type of every stream in a file or a
+// rendition's playlist, in order, e.g. ["video", "audio"] for a TS
+// rendition that carries its sound.
+func StreamTypes(tb testing.TB, file string) []string {
+	tb.Helper()
+	out := run(tb, "ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "json", file)
+	// JSON: the csv writer would list a TS program's streams twice.
+	var probe struct {
+		Streams []struct {
+			CodecType string `json:"codec_type"`
+		} `json:"streams"`
+	}
+	if err := json.Unmarshal([]byte(out), &probe); err != nil {
+		tb.Fatalf("ffprobe %s: %v\n%s", file, err, out)
+	}
+	var types []string
+	for _, s := range probe.Streams {
+		types = append(types, s.CodecType)
+	}
+	return types
 }
 
 // run runs a tool with a time limit and returns its combined output,
