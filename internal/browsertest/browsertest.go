@@ -18,12 +18,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -181,51 +178,12 @@ func (b *Browser) Play(tb testing.TB, playlistURL string, opts PlayOptions) (Pla
 
 	tab, closeTab := b.NewTab()
 	defer closeTab()
-	var mu sync.Mutex
-	var console []string
-	chromedp.ListenTarget(tab, func(ev any) {
-		var msg string
-		switch ev := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			msg = "exception: " + ev.ExceptionDetails.Text
-			if ev.ExceptionDetails.Exception != nil {
-				msg += " " + ev.ExceptionDetails.Exception.Description
-			}
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type != runtime.APITypeError {
-				return
-			}
-			var parts []string
-			for _, a := range ev.Args {
-				if a.Value != nil {
-					parts = append(parts, string(a.Value))
-				} else {
-					parts = append(parts, a.Description)
-				}
-			}
-			msg = "console.error: " + strings.Join(parts, " ")
-		case *log.EventEntryAdded:
-			if ev.Entry.Level != log.LevelError {
-				return
-			}
-			msg = "browser: " + ev.Entry.Text
-			if ev.Entry.URL != "" {
-				msg += " (" + ev.Entry.URL + ")"
-			}
-		default:
-			return
-		}
-		mu.Lock()
-		console = append(console, msg)
-		mu.Unlock()
-	})
+	console := WatchConsole(tab)
 
 	ctx, cancel := context.WithTimeout(tab, timeout)
 	defer cancel()
 	fail := func(format string, args ...any) (Playback, error) {
-		mu.Lock()
-		pb.Console = append([]string(nil), console...)
-		mu.Unlock()
+		pb.Console = console.Errors()
 		msg := fmt.Sprintf(format, args...)
 		if len(pb.Errors) > 0 {
 			msg += "; hls.js errors: " + strings.Join(pb.Errors, "; ")
@@ -278,9 +236,7 @@ func (b *Browser) Play(tb testing.TB, playlistURL string, opts PlayOptions) (Pla
 					return fail("save screenshot: %v", err)
 				}
 			}
-			mu.Lock()
-			pb.Console = append([]string(nil), console...)
-			mu.Unlock()
+			pb.Console = console.Errors()
 			if len(pb.Errors) > 0 || len(pb.Console) > 0 {
 				return fail("played to %.2fs but reported errors", st.CurrentTime)
 			}
