@@ -52,6 +52,21 @@ type uiPage struct {
 
 // run runs chromedp actions with a step timeout, failing the test with the
 // server log on error.
+// waitPlaying waits until the page's player passes 2 s with no fatal error.
+func (p *uiPage) waitPlaying(what string) {
+	p.t.Helper()
+	p.waitFor(what, func() (bool, error) {
+		var st playerState
+		if err := p.eval(playerStateJS, &st); err != nil {
+			return false, err
+		}
+		if st.Fatal != "" {
+			return false, fmt.Errorf("player error: %s", st.Fatal)
+		}
+		return st.CurrentTime > 2, nil
+	})
+}
+
 func (p *uiPage) run(what string, actions ...chromedp.Action) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, uiStepTimeout)
@@ -441,16 +456,7 @@ func TestWebUI(t *testing.T) {
 		m := media["video"]
 		p.console.Reset()
 		p.run("open the embed page", chromedp.Navigate(srv.base+"/embed/"+m.ID), chromedp.WaitReady("video", chromedp.ByQuery))
-		p.waitFor("embedded playback past 2 s", func() (bool, error) {
-			var st playerState
-			if err := p.eval(playerStateJS, &st); err != nil {
-				return false, err
-			}
-			if st.Fatal != "" {
-				return false, fmt.Errorf("player error: %s", st.Fatal)
-			}
-			return st.CurrentTime > 2, nil
-		})
+		p.waitPlaying("embedded playback past 2 s")
 		p.noConsoleErrors("embed")
 	})
 
@@ -504,16 +510,7 @@ func TestWebUI(t *testing.T) {
 			t.Fatalf("no src in the embed code %q", embedCode)
 		}
 		p.run("open the signed embed", chromedp.Navigate(embedURL[1]), chromedp.WaitReady("audio", chromedp.ByQuery))
-		p.waitFor("signed embed playback past 2 s", func() (bool, error) {
-			var st playerState
-			if err := p.eval(playerStateJS, &st); err != nil {
-				return false, err
-			}
-			if st.Fatal != "" {
-				return false, fmt.Errorf("player error: %s", st.Fatal)
-			}
-			return st.CurrentTime > 2, nil
-		})
+		p.waitPlaying("signed embed playback past 2 s")
 		p.noConsoleErrors("signed embed")
 	})
 
