@@ -51,6 +51,13 @@ type Config struct {
 	// StaticDir, when set, is served read-only at /static/ with the same
 	// delivery rules as library media.
 	StaticDir string
+	// MP4IndexCacheBytes bounds the memory of the parsed indexes kept for
+	// serving StaticDir's MP4 files as HLS on the fly (otf.go); 0 means
+	// mp4.DefaultCacheBytes.
+	MP4IndexCacheBytes int64
+	// MP4SegmentCacheBytes bounds the memory of the small generated
+	// segments kept (0: mp4.DefaultSegmentCacheBytes; negative: none).
+	MP4SegmentCacheBytes int64
 	// CORSOrigins lists the origins allowed to read responses from a browser,
 	// e.g. "https://example.com"; "*" (the default when empty) allows any.
 	CORSOrigins []string
@@ -127,6 +134,7 @@ type Server struct {
 
 	media  *tree // DataDir/media, opened once
 	static *tree // StaticDir, or nil
+	otf    *otf  // MP4 files of StaticDir as HLS (otf.go), or nil
 
 	tus http.Handler // tus uploads (api_tus.go), with Library only
 
@@ -195,6 +203,7 @@ func New(cfg Config) (*Server, error) {
 			s.media.close()
 			return nil, err
 		}
+		s.otf = newOTF(cfg)
 	}
 	if cfg.BodyReadTimeout == 0 {
 		s.cfg.BodyReadTimeout = DefaultBodyReadTimeout
@@ -244,7 +253,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET "+mediaPrefix, s.handleMedia)
 	s.mux.HandleFunc("OPTIONS "+mediaPrefix, s.handleOptions)
 	if s.static != nil {
-		s.mux.HandleFunc("GET "+staticPrefix, s.handleStatic)
+		s.mux.HandleFunc("GET "+staticPrefix, s.handleStaticTree) // MP4 files as HLS too (otf.go)
 		s.mux.HandleFunc("OPTIONS "+staticPrefix, s.handleOptions)
 		// Folders are never listed, not even by a redirect to "folder/".
 		s.mux.HandleFunc("GET /static", s.handleNotFound)
