@@ -583,10 +583,13 @@ func TestRunProgressiveCancel(t *testing.T) {
 	sawMaster := false
 	_, err := Run(ctx, Options{
 		Input: testmedia.Path(t, "video-720p-long.mp4"), Output: out, Ladder: []int{144}, Progressive: true,
+		// Cancel as soon as the presentation is published (playable), which
+		// must happen long before the 30 s source is encoded.
 		Progress: func(p Progress) {
-			if p.Done >= time.Second {
-				_, err := os.Stat(filepath.Join(out, "master.m3u8"))
-				sawMaster = sawMaster || err == nil
+			if _, err := os.Stat(filepath.Join(out, "master.m3u8")); err == nil {
+				sawMaster = true
+				cancel()
+			} else if p.Done >= 15*time.Second {
 				cancel()
 			}
 		},
@@ -595,7 +598,7 @@ func TestRunProgressiveCancel(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 	if !sawMaster {
-		t.Error("master.m3u8 missing while encoding in progressive mode")
+		t.Error("master.m3u8 not published within 15 s of encoding in progressive mode")
 	}
 	if got := ingesttest.Entries(t, out); len(got) != 0 {
 		t.Errorf("output holds %v after cancel, want it empty", got)
