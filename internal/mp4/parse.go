@@ -163,15 +163,8 @@ func parseMoov(moov []byte, fileSize int64) (*movie, error) {
 		}
 		switch typ {
 		case "mvhd":
-			r := bytesReader{b: p}
-			if r.u8() == 1 {
-				r.skip(3 + 16)
-			} else {
-				r.skip(3 + 8)
-			}
-			mv.timescale = r.u32()
-			if r.err != nil {
-				return nil, r.err
+			if mv.timescale, err = headerTimescale(p); err != nil {
+				return nil, err
 			}
 		case "trak":
 			t, err := parseTrak(p, fileSize)
@@ -275,15 +268,8 @@ func parseTrak(trak []byte, fileSize int64) (*rawTrack, error) {
 		return nil, err
 	}
 	if p, ok := mc["mdhd"]; ok {
-		r := bytesReader{b: p}
-		if r.u8() == 1 {
-			r.skip(3 + 16)
-		} else {
-			r.skip(3 + 8)
-		}
-		t.timescale = r.u32()
-		if r.err != nil {
-			return nil, r.err
+		if t.timescale, err = headerTimescale(p); err != nil {
+			return nil, err
 		}
 	}
 	if p, ok := mc["hdlr"]; ok && len(p) >= 12 {
@@ -795,4 +781,18 @@ func readFull(r io.ReaderAt, p []byte, off int64) error {
 		err = io.ErrUnexpectedEOF
 	}
 	return err
+}
+
+// headerTimescale reads the timescale of an mvhd or mdhd payload: both start
+// with version and flags, then creation and modification times (32 or 64
+// bits each, by version), then the timescale.
+func headerTimescale(p []byte) (uint32, error) {
+	r := bytesReader{b: p}
+	if r.u8() == 1 {
+		r.skip(3 + 16)
+	} else {
+		r.skip(3 + 8)
+	}
+	ts := r.u32()
+	return ts, r.err
 }
