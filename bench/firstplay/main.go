@@ -6,7 +6,9 @@
 //     headless Chromium is playing its playback URL (currentTime > 0). The
 //     player starts trying at once and retries while the playlist is not
 //     there yet, as a page would. The moment the multivariant playlist first
-//     answers 200 is printed too.
+//     answers 200 is printed too, and what it lists first: an H.264/AAC MP4
+//     plays at once from its source rendition (packaged on the fly), not
+//     from the ladder's first segments.
 //   - upload throughput: MB/s of a raw POST of a ~1 GB file (streamed from
 //     disk, written to disk by hlsd), next to two references on the same
 //     file: reading it (cat file > /dev/null) and copying it (cp).
@@ -116,7 +118,8 @@ func run() error {
 		if err != nil {
 			return fmt.Errorf("run %d: %w", i+1, err)
 		}
-		say("  run %d: upload %.1f s; master playlist after %.2f s; hls.js playing after %.2f s", i+1, r.upload.Seconds(), r.master.Seconds(), r.playing.Seconds())
+		say("  run %d: upload %.1f s; master playlist after %.2f s (first variant: %s); hls.js playing after %.2f s",
+			i+1, r.upload.Seconds(), r.master.Seconds(), r.first, r.playing.Seconds())
 		ttfp = append(ttfp, r.playing.Seconds())
 		ttm = append(ttm, r.master.Seconds())
 	}
@@ -339,6 +342,9 @@ func (s *server) delete(id string) {
 
 type result struct {
 	upload, master, playing time.Duration
+	// first is the first variant of the master playlist as first served:
+	// "source" for the source rendition, else the ladder rung's folder.
+	first string
 }
 
 // firstPlayable uploads src, then at once has the player try the playback
@@ -362,9 +368,11 @@ func firstPlayable(s *server, p *player, src string) (result, error) {
 		for ctx.Err() == nil {
 			resp, err := http.Get(playURL)
 			if err == nil {
+				body, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
 				if resp.StatusCode == 200 {
 					r.master = time.Since(start)
+					r.first = firstVariant(string(body))
 					return
 				}
 			}
@@ -375,6 +383,18 @@ func firstPlayable(s *server, p *player, src string) (result, error) {
 	r.playing = time.Since(start)
 	wg.Wait()
 	return r, err
+}
+
+// firstVariant is the first folder of the first variant URI of a
+// multivariant playlist ("source" for source/video/index.m3u8).
+func firstVariant(master string) string {
+	for _, l := range strings.Split(master, "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			first, _, _ := strings.Cut(l, "/")
+			return first
+		}
+	}
+	return "?"
 }
 
 // player is headless Chromium with a page that plays a URL through hls.js.

@@ -37,6 +37,9 @@ type serveConfig struct {
 	WatchDir      string
 	WebhookURL    string
 	WebhookSecret string
+	// KeepSource keeps the source rendition in a finished presentation
+	// when it is taller than the ladder's top rung.
+	KeepSource bool
 
 	// Security: signing, visibility, encryption, limits (security.go).
 	Security securityConfig
@@ -70,6 +73,7 @@ func (m *Main) parseServeFlags(args []string) (serveConfig, error) {
 	fs.StringVar(&cfg.WatchDir, "watch", "", "import media files dropped in `dir` once their size stops changing")
 	fs.StringVar(&cfg.WebhookURL, "webhook", "", "POST media.ready, media.failed and media.deleted events to `url`")
 	fs.StringVar(&cfg.WebhookSecret, "webhook-secret", "", "sign webhook requests with HMAC-SHA256 and this `secret` (Hlsd-Signature header)")
+	fs.BoolVar(&cfg.KeepSource, "keep-source-rendition", true, "keep the source rendition (an H.264/AAC MP4 upload served as is, playable at once) once the ladder is done, when it is taller than the top rung")
 	cfg.Security.register(fs)
 	if err := m.parseFlags(fs, args); err != nil {
 		return cfg, err
@@ -169,6 +173,8 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		WatchVisibility: cfg.Security.DefaultVisibility,
 		WatchEncrypt:    cfg.Security.Encrypt,
 		Present:         server.PresentMedia,
+
+		DropSourceRendition: !cfg.KeepSource,
 	})
 	if err != nil {
 		return err

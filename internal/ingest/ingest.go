@@ -55,6 +55,14 @@ type Options struct {
 	KeyFile string
 	// KeyURI is the key's URI in the playlists; default DefaultKeyURI.
 	KeyURI string
+
+	// Source, in progressive mode, is a rendition served from the source
+	// itself that the multivariant playlists list first while the ladder
+	// encodes (see SourceVariant for when the final one keeps it). Run
+	// publishes the source-only master at once when there is none yet. It
+	// is ignored for an audio presentation and with Encrypt (the source
+	// rendition is not encrypted).
+	Source *SourceVariant
 }
 
 // Progress is how far encoding has come, in media time.
@@ -123,6 +131,10 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 		if err := checkEncryption(&opts, out); err != nil {
 			return nil, err
 		}
+		opts.Source = nil // never list clear media in an encrypted presentation
+	}
+	if !opts.Progressive {
+		opts.Source = nil
 	}
 	info, err := (&ffmpeg.Prober{FFprobe: opts.FFprobe}).Probe(ctx, in)
 	if err != nil {
@@ -137,6 +149,9 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if job.Kind != hlsd.KindVideo {
+		opts.Source = nil
 	}
 
 	// The work directory: beside Output (same file system, so the publish
@@ -197,8 +212,15 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 	var planned []byte
 	if opts.Progressive {
 		created = append(created, filepath.Join(work, masterName), filepath.Join(work, ffmpeg.PosterName), filepath.Join(work, posterTemp))
-		if planned, err = plannedMaster(job); err != nil {
+		if planned, err = plannedMaster(job, opts.Source); err != nil {
 			return nil, fmt.Errorf("ingest %s: %w", name, err)
+		}
+		if opts.Source != nil {
+			if _, err := os.Stat(filepath.Join(work, masterName)); errors.Is(err, fs.ErrNotExist) {
+				if err := WriteSourceMaster(work, opts.Source); err != nil {
+					return nil, writeError(out, err)
+				}
+			}
 		}
 	}
 	var masterErr error
@@ -289,7 +311,7 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 	if err != nil {
 		return nil, classifyWrite(name, out, err)
 	}
-	master, err := measuredMaster(job, rends)
+	master, err := measuredMaster(job, rends, opts.Source)
 	if err != nil {
 		return nil, fmt.Errorf("ingest %s: %w", name, err)
 	}

@@ -192,8 +192,9 @@ func peakBandwidth(sizes []int64, durs []float64, target float64) int {
 // audio as an EXT-X-MEDIA group (fMP4), video variants that carry their
 // audio with no group (TS: bandwidths and codecs are the muxed segments'),
 // or one variant per audio rendition for an audio-only source; highest
-// bandwidth first.
-func measuredMaster(j *ffmpeg.Job, rends []measured) ([]byte, error) {
+// bandwidth first. The source variant src, when set, comes first when
+// keepSource says it stays.
+func measuredMaster(j *ffmpeg.Job, rends []measured, src *SourceVariant) ([]byte, error) {
 	p := &hls.Multivariant{IndependentSegments: true}
 	var audio *measured
 	for i := range rends {
@@ -227,6 +228,15 @@ func measuredMaster(j *ffmpeg.Job, rends []measured) ([]byte, error) {
 		return nil, errors.New("no variants")
 	}
 	sortVariants(p.Variants)
+	var heights []int
+	for _, r := range rends {
+		if r.Kind == hlsd.KindVideo {
+			heights = append(heights, r.Height)
+		}
+	}
+	if j.Kind == hlsd.KindVideo && keepSource(src, heights) {
+		src.prepend(p)
+	}
 	return p.MarshalText()
 }
 
@@ -247,9 +257,10 @@ func sortVariants(v []hls.Variant) {
 // progressive mode, in the shape of the measured one (audio group for
 // fMP4, audio muxed into the variants for TS): bandwidths estimated from
 // the planned bitrate ceilings and codec strings from the planned profile
-// and level. It is replaced by
-// the measured one at the end.
-func plannedMaster(j *ffmpeg.Job) ([]byte, error) {
+// and level. The source variant src, when set, is listed first: the
+// planned master replaces the source-only one and must keep playing it.
+// It is replaced by the measured one at the end.
+func plannedMaster(j *ffmpeg.Job, src *SourceVariant) ([]byte, error) {
 	p := &hls.Multivariant{IndependentSegments: true}
 	var audioRate int
 	var group string
@@ -280,5 +291,8 @@ func plannedMaster(j *ffmpeg.Job) ([]byte, error) {
 		}
 	}
 	sortVariants(p.Variants)
+	if src != nil && j.Kind == hlsd.KindVideo {
+		src.prepend(p)
+	}
 	return p.MarshalText()
 }

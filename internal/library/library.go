@@ -112,6 +112,10 @@ type Config struct {
 	// Transcoder makes presentations; nil means ingest.Run with FFmpeg and
 	// FFprobe. Tests of retry logic put their own here.
 	Transcoder Transcoder
+	// DropSourceRendition drops the source rendition (the source file
+	// packaged on the fly, listed first while the ladder encodes) from the
+	// final multivariant playlist even when it is the top quality.
+	DropSourceRendition bool
 	// Present turns a media into the webhook event's data; nil means
 	// NewView (the media with its playback and poster URLs).
 	Present func(*hlsd.Media) any
@@ -497,6 +501,17 @@ func (l *Library) adopt(ctx context.Context, path string, meta Upload, size int6
 	if meta.Filename == "" {
 		m.SourceName = ""
 	}
+	// A compatible source plays at once: its multivariant playlist is
+	// published before the media exists, so the first look at it already
+	// finds a playable presentation. The transcode job keeps it listed.
+	if _, err := l.publishSource(id, dst, m.Encrypted); err != nil {
+		l.logger.Warn("no source rendition", "media", id, "err", err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(l.layout.MediaDir(id))
+		}
+	}()
 	err = l.db.Tx(ctx, func(tx *sqlite.Tx) error {
 		if err := tx.CreateMedia(ctx, m); err != nil {
 			return err

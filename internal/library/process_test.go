@@ -256,17 +256,21 @@ func earlyPlayable(t *testing.T, dir string) bool {
 	if err != nil {
 		t.Fatalf("master playlist written while processing does not parse: %v\n%s", err, data)
 	}
+	// The source rendition (source/...) is packaged on the fly by the
+	// server, never on disk: only the ladder's renditions are looked at.
 	uris := []string{}
 	for _, v := range mv.Variants {
-		uris = append(uris, v.URI)
+		if !strings.HasPrefix(v.URI, library.SourcePrefix) {
+			uris = append(uris, v.URI)
+		}
 	}
 	for _, a := range mv.Alternatives {
-		if a.URI != "" {
+		if a.URI != "" && !strings.HasPrefix(a.URI, library.SourcePrefix) {
 			uris = append(uris, a.URI)
 		}
 	}
 	if len(uris) == 0 {
-		t.Fatalf("master playlist without renditions:\n%s", data)
+		return false // the source-only master, before the ladder starts
 	}
 	for _, uri := range uris {
 		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(uri)))

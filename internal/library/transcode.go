@@ -39,6 +39,9 @@ type TranscodeJob struct {
 	// KeyFile, when set, asks for AES-128 encryption with a fresh key
 	// written there (see ingest.Options.KeyFile).
 	KeyFile string
+	// Source, when set, is the source rendition to keep listed first in
+	// the multivariant playlist (see ingest.Options.Source).
+	Source *ingest.SourceVariant
 	// Progress may be called often, from any goroutine.
 	Progress func(Progress)
 	Logger   *slog.Logger
@@ -78,6 +81,7 @@ func (t IngestTranscoder) Transcode(ctx context.Context, job TranscodeJob) (*Tra
 		Progressive: true,
 		Encrypt:     job.KeyFile != "",
 		KeyFile:     job.KeyFile,
+		Source:      job.Source,
 		FFmpeg:      t.FFmpeg,
 		FFprobe:     t.FFprobe,
 		Progress: func(p ingest.Progress) {
@@ -148,10 +152,31 @@ func (w *transcodeWorker) Work(ctx context.Context, job *river.Job[TranscodeArgs
 		return err
 	}
 	out := l.layout.MediaDir(id)
+	cur, err := l.db.GetMedia(ctx, id)
+	if hlsd.ErrorCode(err) == hlsd.ENOTFOUND {
+		return river.JobCancel(errDeleted)
+	} else if err != nil {
+		return err
+	}
 	// A previous attempt (crash, stop, retry) may have left a partial
-	// presentation: start over.
-	if err := os.RemoveAll(out); err != nil {
+	// presentation: start over. A compatible source keeps (or gets) its
+	// source-only master, rewritten in place, so that a player looking at
+	// it now never meets a 404.
+	sv, serr := sourceVariant(src, !l.cfg.DropSourceRendition)
+	if serr != nil {
+		logger.Warn("no source rendition", "err", serr)
+	}
+	if cur.Encrypted {
+		sv = nil // see publishSource
+	}
+	if err := clearOutput(out, sv != nil); err != nil {
 		return fmt.Errorf("remove old output of %s: %w", id, err)
+	}
+	if sv != nil {
+		if err := ingest.WriteSourceMaster(out, sv); err != nil {
+			logger.Warn("no source rendition", "err", err)
+			sv = nil
+		}
 	}
 	m, err := l.db.UpdateMedia(ctx, id, hlsd.MediaUpdate{
 		Status: hlsd.Ptr(hlsd.StatusProcessing), Progress: hlsd.Ptr(0.0), Error: hlsd.Ptr(""),
@@ -179,6 +204,7 @@ func (w *transcodeWorker) Work(ctx context.Context, job *river.Job[TranscodeArgs
 		Input:   src,
 		Output:  out,
 		KeyFile: keyFile,
+		Source:  sv,
 		Logger:  logger,
 		Progress: func(p Progress) {
 			if p.Total > 0 {
@@ -242,6 +268,29 @@ func (w *transcodeWorker) Work(ctx context.Context, job *river.Job[TranscodeArgs
 		return river.JobCancel(errDeleted)
 	}
 	return err
+}
+
+// clearOutput removes the presentation folder out, or everything in it
+// but master.m3u8 when keepMaster is set (the caller rewrites it at once).
+func clearOutput(out string, keepMaster bool) error {
+	if !keepMaster {
+		return os.RemoveAll(out)
+	}
+	entries, err := os.ReadDir(out)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Name() == "master.m3u8" {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(out, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // nameSource puts the name the user gave the file in place of its stored

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hlsd/hlsd/internal/hls"
+	"github.com/hlsd/hlsd/internal/library"
 )
 
 // maxNameLen bounds a served path; longer ones are refused before any I/O.
@@ -237,6 +238,10 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 	}
 	if name == keyName {
 		s.serveKey(w, r, id, a)
+		return
+	}
+	if rest, ok := strings.CutPrefix(name, library.SourcePrefix); ok {
+		s.serveSource(w, r, id, rest, a)
 		return
 	}
 	s.deliver(w, r, s.media, id+"/"+name)

@@ -263,6 +263,17 @@ func (c *limitConn) Close() error {
 	return err
 }
 
+// ReadFrom passes through to the connection: net/http sends a response body
+// through the connection's ReadFrom, which for a *net.TCPConn and a file is
+// sendfile(2). Without it, embedding net.Conn hides that method and every
+// segment would be copied through user space.
+func (c *limitConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{c.Conn}, r)
+}
+
 // DefaultBodyReadTimeout is the longest wait for the next bytes of a
 // request body (Config.BodyReadTimeout).
 const DefaultBodyReadTimeout = time.Minute

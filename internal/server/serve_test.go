@@ -248,27 +248,33 @@ func (c countingConn) ReadFrom(r io.Reader) (int64, error) {
 // the TCP connection's ReadFrom with the *os.File itself as the source,
 // through the access-log and metrics middleware: the zero-copy path.
 func TestSendfilePath(t *testing.T) {
-	tr := newTree(t)
-	data := bigSegment(t, tr, 4<<20)
-	s := mustNew(t, server.Config{DataDir: tr.data, AccessLog: true})
-	var cl *countingListener
-	base, _, _ := serving(t, s, func(l net.Listener) net.Listener {
-		cl = &countingListener{Listener: l}
-		return cl
-	})
-	r := do(t, "GET", base+"/hls/abc/360p/big.m4s", nil)
-	if r.status != 200 || !bytes.Equal(r.body, data) {
-		t.Fatalf("GET = %d with %d bytes, want 200 with the file", r.status, len(r.body))
-	}
-	cl.mu.Lock()
-	defer cl.mu.Unlock()
-	if len(cl.calls) != 1 || cl.calls[0] != "*io.LimitedReader(*os.File)" {
-		t.Fatalf("connection ReadFrom calls = %q, want one with the *os.File", cl.calls)
-	}
-	// net/http copies the first 512 bytes itself (for sniffing), the rest
-	// goes to ReadFrom.
-	if cl.bytes != int64(len(data))-512 {
-		t.Errorf("ReadFrom sent %d bytes, want %d", cl.bytes, len(data)-512)
+	// MaxConns wraps every connection in the connection limiter, which must
+	// not hide the TCP connection's ReadFrom.
+	for _, maxConns := range []int{0, 8} {
+		t.Run(fmt.Sprintf("max-conns %d", maxConns), func(t *testing.T) {
+			tr := newTree(t)
+			data := bigSegment(t, tr, 4<<20)
+			s := mustNew(t, server.Config{DataDir: tr.data, AccessLog: true, MaxConns: maxConns})
+			var cl *countingListener
+			base, _, _ := serving(t, s, func(l net.Listener) net.Listener {
+				cl = &countingListener{Listener: l}
+				return cl
+			})
+			r := do(t, "GET", base+"/hls/abc/360p/big.m4s", nil)
+			if r.status != 200 || !bytes.Equal(r.body, data) {
+				t.Fatalf("GET = %d with %d bytes, want 200 with the file", r.status, len(r.body))
+			}
+			cl.mu.Lock()
+			defer cl.mu.Unlock()
+			if len(cl.calls) != 1 || cl.calls[0] != "*io.LimitedReader(*os.File)" {
+				t.Fatalf("connection ReadFrom calls = %q, want one with the *os.File", cl.calls)
+			}
+			// net/http copies the first 512 bytes itself (for sniffing), the rest
+			// goes to ReadFrom.
+			if cl.bytes != int64(len(data))-512 {
+				t.Errorf("ReadFrom sent %d bytes, want %d", cl.bytes, len(data)-512)
+			}
+		})
 	}
 }
 

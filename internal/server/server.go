@@ -134,7 +134,10 @@ type Server struct {
 
 	media  *tree // DataDir/media, opened once
 	static *tree // StaticDir, or nil
-	otf    *otf  // MP4 files of StaticDir as HLS (otf.go), or nil
+	otf    *otf  // MP4 files of StaticDir, and library sources, as HLS (otf.go), or nil
+	// sources is DataDir/sources with a Library: never delivered as files,
+	// only packaged on the fly at /hls/{id}/source/... (source.go).
+	sources *tree
 
 	tus http.Handler // tus uploads (api_tus.go), with Library only
 
@@ -227,6 +230,13 @@ func New(cfg Config) (*Server, error) {
 			s.Close()
 			return nil, fmt.Errorf("open keys dir: %w", err)
 		}
+		if s.sources, err = openTree(cfg.Library.Layout().SourcesDir(), "sources", cfg.PlaylistMaxAge); err != nil {
+			s.Close()
+			return nil, err
+		}
+		if s.otf == nil {
+			s.otf = newOTF(cfg)
+		}
 		if s.tus, err = s.newTus(); err != nil {
 			s.Close()
 			return nil, err
@@ -281,6 +291,9 @@ func (s *Server) Close() error {
 		s.keys.Close()
 	}
 	s.media.close()
+	if s.sources != nil {
+		s.sources.close()
+	}
 	if s.static != nil {
 		s.static.close()
 	}

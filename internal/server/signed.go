@@ -14,6 +14,7 @@ import (
 
 	"github.com/hlsd/hlsd"
 	"github.com/hlsd/hlsd/internal/ingest"
+	"github.com/hlsd/hlsd/internal/library"
 	"github.com/hlsd/hlsd/internal/signing"
 )
 
@@ -162,6 +163,10 @@ func (s *Server) handleSignedMedia(w http.ResponseWriter, r *http.Request) {
 	}
 	if name == keyName {
 		s.serveKey(w, r, id, a)
+		return
+	}
+	if rest, ok := strings.CutPrefix(name, library.SourcePrefix); ok {
+		s.serveSource(&privateWriter{ResponseWriter: w}, r, id, rest, a)
 		return
 	}
 	s.deliver(&privateWriter{ResponseWriter: w}, r, s.media, id+"/"+name)
