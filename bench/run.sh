@@ -6,7 +6,12 @@
 # takes about 8 minutes on the 2-core reference machine; figures and raw
 # output go to bench/out/ (gitignored). docs/benchmarks.md explains them.
 #
-# BENCH_ONLY=serve|ingest runs one of them; see each script for its knobs.
+# Then the library's time to first playable (bench/firstplay: an MP4 upload,
+# which plays from the on-the-fly source rendition, and the same streams in
+# MKV, which wait for the transcoded ladder) and on-the-fly packaging
+# (bench/otf: segments made per request vs the same segments pre-written).
+#
+# BENCH_ONLY=serve|ingest|firstplay|otf runs one of them; see each for its knobs.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -24,10 +29,19 @@ fi
 if [ -z "$only" ] || [ "$only" = ingest ]; then
 	"$BENCH_DIR/ingest.sh"
 fi
+if [ -z "$only" ] || [ "$only" = firstplay ]; then
+	(cd "$REPO_DIR" && go run ./bench/firstplay -hlsd "$HLSD_BIN" -out "$OUT_DIR" -upload-mib 256 &&
+		cp "$OUT_DIR/firstplay/summary.txt" "$OUT_DIR/firstplay-mp4.txt" &&
+		go run ./bench/firstplay -hlsd "$HLSD_BIN" -out "$OUT_DIR" -container mkv -upload-mib 256 &&
+		cat "$OUT_DIR/firstplay-mp4.txt" >>"$OUT_DIR/firstplay/summary.txt")
+fi
+if [ -z "$only" ] || [ "$only" = otf ]; then
+	(cd "$REPO_DIR" && go run ./bench/otf -hlsd "$HLSD_BIN" -out "$OUT_DIR")
+fi
 
 {
 	cat "$OUT_DIR/machine.txt"
-	for b in serve ingest; do
+	for b in serve ingest firstplay otf; do
 		[ -f "$OUT_DIR/$b/summary.txt" ] && cat "$OUT_DIR/$b/summary.txt"
 	done
 	printf '\nTook %d s; load average at the end: %s.\n' $(($(date +%s) - start)) "$(cut -d' ' -f1-3 /proc/loadavg)"

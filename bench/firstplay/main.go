@@ -63,6 +63,7 @@ func run() error {
 	runs := flag.Int("runs", 3, "uploads of the 10-minute source to time (median printed)")
 	minutes := flag.Int("minutes", 10, "length of the 1080p source")
 	uploadMiB := flag.Int("upload-mib", 1024, "size of the throughput file in MiB")
+	container := flag.String("container", "mp4", "container of the upload: mp4 (plays at once from the on-the-fly source rendition) or mkv (the same streams remuxed, which only the transcoded ladder can play)")
 	flag.Parse()
 
 	if _, err := os.Stat(*bin); errors.Is(err, os.ErrNotExist) {
@@ -91,6 +92,19 @@ func run() error {
 	if err := makeSource(src, *minutes); err != nil {
 		return err
 	}
+	switch *container {
+	case "mp4":
+	case "mkv":
+		mkv := strings.TrimSuffix(src, ".mp4") + ".mkv"
+		if _, err := os.Stat(mkv); err != nil {
+			if b, err := exec.Command("ffmpeg", "-v", "error", "-y", "-i", src, "-c", "copy", mkv).CombinedOutput(); err != nil {
+				return fmt.Errorf("remux to mkv: %v\n%s", err, b)
+			}
+		}
+		src = mkv
+	default:
+		return fmt.Errorf("-container %q: want mp4 or mkv", *container)
+	}
 
 	srv, err := startHLSD(*bin, filepath.Join(work, "data"))
 	if err != nil {
@@ -111,7 +125,7 @@ func run() error {
 		lines = append(lines, l)
 	}
 	fi, _ := os.Stat(src)
-	say("time to first playable: %d-minute 1080p30 H.264/AAC source (%.0f MB), raw POST on 127.0.0.1, --workers 1", *minutes, mb(fi.Size()))
+	say("time to first playable: %d-minute 1080p30 H.264/AAC source in %s (%.0f MB), raw POST on 127.0.0.1, --workers 1", *minutes, *container, mb(fi.Size()))
 	var ttfp, ttm []float64
 	for i := range *runs {
 		r, err := firstPlayable(srv, player, src)
