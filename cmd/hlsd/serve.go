@@ -29,6 +29,7 @@ type serveConfig struct {
 	TLSKey          string
 	ShutdownTimeout time.Duration
 	PlaylistMaxAge  time.Duration
+	PlaylistRecheck time.Duration
 
 	// Library and API (api.go of internal/server, token.go here).
 	APIToken      string
@@ -66,6 +67,7 @@ func (m *Main) parseServeFlags(args []string) (serveConfig, error) {
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key `file` (PEM)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "on SIGINT/SIGTERM, how long in-flight responses may finish")
 	fs.DurationVar(&cfg.PlaylistMaxAge, "playlist-max-age", server.DefaultPlaylistMaxAge, "Cache-Control max-age of finished (VOD) and multivariant playlists")
+	fs.DurationVar(&cfg.PlaylistRecheck, "playlist-recheck", server.DefaultPlaylistRecheck, "how long a finished (VOD) media playlist is served from memory before its file is checked again (0: every request)")
 	var maxUpload string
 	fs.StringVar(&cfg.APIToken, "api-token", "", "bearer `token` of the /api/v1 routes; default: DATA/api-token, generated on first start")
 	fs.IntVar(&cfg.Workers, "workers", 1, "how many transcodes run at once")
@@ -115,6 +117,9 @@ func (m *Main) parseServeFlags(args []string) (serveConfig, error) {
 	}
 	if cfg.PlaylistMaxAge < time.Second {
 		return cfg, hlsd.Errorf(hlsd.EINVALID, "--playlist-max-age must be at least 1s")
+	}
+	if cfg.PlaylistRecheck < 0 || cfg.PlaylistRecheck > time.Minute {
+		return cfg, hlsd.Errorf(hlsd.EINVALID, "--playlist-recheck must be between 0 and 1m")
 	}
 	return cfg, nil
 }
@@ -196,6 +201,7 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		Logger:          logger,
 		AccessLog:       cfg.LogFormat != "off",
 		PlaylistMaxAge:  cfg.PlaylistMaxAge,
+		PlaylistRecheck: cfg.PlaylistRecheck,
 		TLSCertFile:     cfg.TLSCert,
 		TLSKeyFile:      cfg.TLSKey,
 		ShutdownTimeout: cfg.ShutdownTimeout,

@@ -26,12 +26,12 @@ type tree struct {
 	playlists *playlistCache
 }
 
-func openTree(dir, label string, playlistMaxAge time.Duration) (*tree, error) {
+func openTree(dir, label string, playlistMaxAge, recheck time.Duration) (*tree, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open %s dir: %w", label, err)
 	}
-	return &tree{label: label, root: root, playlists: newPlaylistCache(playlistMaxAge)}, nil
+	return &tree{label: label, root: root, playlists: newPlaylistCache(playlistMaxAge, recheck)}, nil
 }
 
 func (t *tree) close() { t.root.Close() }

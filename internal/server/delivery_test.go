@@ -325,6 +325,68 @@ func TestPlaylistCache(t *testing.T) {
 	})
 }
 
+// TestPlaylistRecheck checks Config.PlaylistRecheck: a finished media
+// playlist is served from memory for that long without looking at the
+// file, while growing and multivariant playlists are checked every time.
+func TestPlaylistRecheck(t *testing.T) {
+	tr := newTree(t)
+	_, base := newServer(t, tr, server.Config{PlaylistRecheck: time.Hour})
+	dir := filepath.Join(tr.data, "media", "abc")
+	get := func(name string) string {
+		t.Helper()
+		r := do(t, "GET", base+"/hls/abc/"+name, nil)
+		if r.status != 200 {
+			t.Fatalf("GET %s = %d", name, r.status)
+		}
+		return string(r.body)
+	}
+	rewrite := func(name, content string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		write(t, p, []byte(content))
+		mt := time.Now().Add(time.Hour)
+		os.Chtimes(p, mt, mt)
+	}
+	cases := []struct {
+		name, first, second string
+		fromMemory          bool
+	}{
+		{"vod/index.m3u8", mediaPlaylist(4, true), mediaPlaylist(5, true), true},
+		{"event/index.m3u8", mediaPlaylist(4, false), mediaPlaylist(5, false), false},
+		{"master2.m3u8", multivariant, strings.Replace(multivariant, "360p", "240p", 1), false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			os.MkdirAll(filepath.Dir(filepath.Join(dir, c.name)), 0o755)
+			rewrite(c.name, c.first)
+			if got := get(c.name); got != c.first {
+				t.Fatalf("first GET:\n%s\nwant:\n%s", got, c.first)
+			}
+			rewrite(c.name, c.second)
+			want := c.second
+			if c.fromMemory {
+				want = c.first
+			}
+			if got := get(c.name); got != want {
+				t.Errorf("GET after the file changed (from memory: %v):\n%s\nwant:\n%s", c.fromMemory, got, want)
+			}
+		})
+	}
+	t.Run("after the window", func(t *testing.T) {
+		tr := newTree(t)
+		_, base := newServer(t, tr, server.Config{PlaylistRecheck: 50 * time.Millisecond})
+		p := filepath.Join(tr.data, "media", "abc", "360p", "index.m3u8")
+		do(t, "GET", base+"/hls/abc/360p/index.m3u8", nil)
+		write(t, p, []byte(mediaPlaylist(7, true)))
+		mt := time.Now().Add(time.Hour)
+		os.Chtimes(p, mt, mt)
+		time.Sleep(100 * time.Millisecond)
+		if r := do(t, "GET", base+"/hls/abc/360p/index.m3u8", nil); string(r.body) != mediaPlaylist(7, true) {
+			t.Errorf("GET after the recheck window is stale:\n%s", r.body)
+		}
+	})
+}
+
 // TestCORSOriginList checks --cors-origins with a list instead of *.
 func TestCORSOriginList(t *testing.T) {
 	tr := newTree(t)

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hlsd/hlsd/internal/hls"
@@ -44,6 +45,10 @@ type playlist struct {
 	lengthGz []string
 	modified []string // Last-Modified
 	cache    []string // Cache-Control, decided by content
+	// finished is true for a media playlist with #EXT-X-ENDLIST: only
+	// those are served for up to the cache's recheck time without a stat.
+	finished bool
+	checked  atomic.Int64 // monotonic nanoseconds of the last stat that matched
 }
 
 // playlistCache holds small playlists in memory, keyed by their name in the
@@ -55,13 +60,35 @@ type playlistCache struct {
 	entries map[string]*playlist
 	bytes   int
 	vodCC   []string // Cache-Control of finished and multivariant playlists
+	recheck int64    // Config.PlaylistRecheck in nanoseconds
+	epoch   time.Time
 }
 
-func newPlaylistCache(maxAge time.Duration) *playlistCache {
+func newPlaylistCache(maxAge, recheck time.Duration) *playlistCache {
 	return &playlistCache{
 		entries: map[string]*playlist{},
 		vodCC:   []string{"public, max-age=" + strconv.Itoa(int(maxAge/time.Second))},
+		recheck: int64(recheck),
+		epoch:   time.Now(),
 	}
+}
+
+// now is monotonic time since the cache was made, for checked.
+func (c *playlistCache) now() int64 { return int64(time.Since(c.epoch)) }
+
+// fresh returns the cached finished playlist name when its file was checked
+// less than the recheck time ago, or nil: the caller must stat it.
+func (c *playlistCache) fresh(name string) *playlist {
+	if c.recheck <= 0 {
+		return nil
+	}
+	c.mu.RLock()
+	p := c.entries[name]
+	c.mu.RUnlock()
+	if p == nil || !p.finished || c.now()-p.checked.Load() >= c.recheck {
+		return nil
+	}
+	return p
 }
 
 func (c *playlistCache) get(name string, fi os.FileInfo) *playlist {
@@ -71,6 +98,7 @@ func (c *playlistCache) get(name string, fi os.FileInfo) *playlist {
 	if p == nil || p.fi.Size() != fi.Size() || !p.fi.ModTime().Equal(fi.ModTime()) || !os.SameFile(p.fi, fi) {
 		return nil
 	}
+	p.checked.Store(c.now())
 	return p
 }
 
@@ -121,9 +149,14 @@ func (c *playlistCache) load(f *os.File, fi os.FileInfo) (*playlist, error) {
 	// still growing (EVENT or live): clients must revalidate every time.
 	// Watch-early EVENT playlists gain ENDLIST later, so this is decided
 	// from the content each time the file changes, never from the name.
-	if bytes.Contains(raw, markerMediaPlayst) && !bytes.Contains(raw, markerEndList) {
-		p.cache = hdrNoCache
+	if bytes.Contains(raw, markerMediaPlayst) {
+		if bytes.Contains(raw, markerEndList) {
+			p.finished = true
+		} else {
+			p.cache = hdrNoCache
+		}
 	}
+	p.checked.Store(c.now())
 	var zb bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&zb, gzip.BestCompression)
 	zw.Write(raw)
@@ -144,6 +177,10 @@ func (changedFileInfo) Size() int64 { return -1 }
 
 // servePlaylist answers a playlist from the cache, reading it on a miss.
 func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, t *tree, name string) {
+	if p := t.playlists.fresh(name); p != nil {
+		writePlaylist(w, r, p)
+		return
+	}
 	fi, err := t.root.Stat(name)
 	if err != nil {
 		s.openFailed(w, t, name, err)

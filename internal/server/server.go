@@ -37,7 +37,9 @@ const (
 
 // Defaults used when the corresponding Config field is zero.
 const (
-	DefaultPlaylistMaxAge  = 60 * time.Second
+	DefaultPlaylistMaxAge = 60 * time.Second
+	// DefaultPlaylistRecheck is hlsd serve's --playlist-recheck.
+	DefaultPlaylistRecheck = time.Second
 	DefaultShutdownTimeout = 10 * time.Second
 	DefaultCORSMaxAge      = 2 * time.Hour
 )
@@ -73,6 +75,13 @@ type Config struct {
 	// #EXT-X-ENDLIST) and multivariant playlists; growing playlists are
 	// always sent with no-cache.
 	PlaylistMaxAge time.Duration
+	// PlaylistRecheck is how long a cached finished media playlist (one
+	// with #EXT-X-ENDLIST) is served without checking its file again, like
+	// nginx's open_file_cache_valid: such a playlist only changes when its
+	// media is reprocessed or deleted, and the stat through os.Root is most
+	// of a cached playlist's cost. Growing and multivariant playlists are
+	// checked on every request whatever this says. Zero checks every time.
+	PlaylistRecheck time.Duration
 	// CORSMaxAge is how long browsers may cache a preflight answer.
 	CORSMaxAge time.Duration
 	// TLSCertFile and TLSKeyFile, when both set, make Serve speak HTTPS and
@@ -196,12 +205,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, logger: logger, mux: http.NewServeMux(), metrics: m, cors: cors}
 
-	s.media, err = openTree(filepath.Join(cfg.DataDir, "media"), "media", cfg.PlaylistMaxAge)
+	s.media, err = openTree(filepath.Join(cfg.DataDir, "media"), "media", cfg.PlaylistMaxAge, cfg.PlaylistRecheck)
 	if err != nil {
 		return nil, err
 	}
 	if cfg.StaticDir != "" {
-		s.static, err = openTree(cfg.StaticDir, "static", cfg.PlaylistMaxAge)
+		s.static, err = openTree(cfg.StaticDir, "static", cfg.PlaylistMaxAge, cfg.PlaylistRecheck)
 		if err != nil {
 			s.media.close()
 			return nil, err
@@ -230,7 +239,7 @@ func New(cfg Config) (*Server, error) {
 			s.Close()
 			return nil, fmt.Errorf("open keys dir: %w", err)
 		}
-		if s.sources, err = openTree(cfg.Library.Layout().SourcesDir(), "sources", cfg.PlaylistMaxAge); err != nil {
+		if s.sources, err = openTree(cfg.Library.Layout().SourcesDir(), "sources", cfg.PlaylistMaxAge, cfg.PlaylistRecheck); err != nil {
 			s.Close()
 			return nil, err
 		}
