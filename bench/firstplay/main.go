@@ -22,6 +22,8 @@
 package main
 
 import (
+	"github.com/hlsd/hlsd/bench/internal/benchplay"
+
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -29,7 +31,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -39,15 +40,10 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/chromedp/cdproto/runtime"
-	"github.com/chromedp/chromedp"
 )
 
 const (
-	chromium = "/usr/bin/chromium"
-	hlsJS    = "web/node_modules/hls.js/dist/hls.min.js"
-	token    = "firstplay-bench-token-0123456789"
+	token = "firstplay-bench-token-0123456789"
 )
 
 func main() {
@@ -72,7 +68,7 @@ func run() error {
 			return fmt.Errorf("go build: %v\n%s", err, b)
 		}
 	}
-	for _, need := range []string{chromium, hlsJS} {
+	for _, need := range []string{benchplay.Chromium, benchplay.HLSJS} {
 		if _, err := os.Stat(need); err != nil {
 			return fmt.Errorf("%s missing (install chromium; npm ci in web/)", need)
 		}
@@ -112,11 +108,11 @@ func run() error {
 	}
 	defer srv.stop()
 
-	player, err := newPlayer()
+	player, err := benchplay.New()
 	if err != nil {
 		return err
 	}
-	defer player.close()
+	defer player.Close()
 
 	var lines []string
 	say := func(format string, args ...any) {
@@ -364,7 +360,7 @@ type result struct {
 // firstPlayable uploads src, then at once has the player try the playback
 // URL until it plays, while another goroutine notes when the multivariant
 // playlist first answers 200.
-func firstPlayable(s *server, p *player, src string) (result, error) {
+func firstPlayable(s *server, p *benchplay.Player, src string) (result, error) {
 	var r result
 	up, id, err := s.upload(src, "firstplay.mp4")
 	if err != nil {
@@ -393,7 +389,7 @@ func firstPlayable(s *server, p *player, src string) (result, error) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	})
-	err = p.playUntilPlaying(ctx, playURL)
+	err = p.PlayUntilPlaying(ctx, playURL)
 	r.playing = time.Since(start)
 	wg.Wait()
 	return r, err
@@ -409,95 +405,4 @@ func firstVariant(master string) string {
 		}
 	}
 	return "?"
-}
-
-// player is headless Chromium with a page that plays a URL through hls.js.
-type player struct {
-	pages  *http.Server
-	origin string
-	ctx    context.Context
-	cancel func()
-}
-
-const page = `<!doctype html><meta charset="utf-8"><video id="v" muted playsinline></video>
-<script src="/hls.min.js"></script>
-<script>
-// play(url) resolves once the video plays; it retries while the playlist
-// is not there yet (404) or not playable yet, as an impatient page would.
-function play(url) {
-  return new Promise((resolve, reject) => {
-    const v = document.getElementById('v');
-    let hls;
-    const attempt = () => {
-      if (hls) hls.destroy();
-      hls = new Hls({manifestLoadingMaxRetry: 0, levelLoadingMaxRetry: 0});
-      hls.on(Hls.Events.ERROR, (e, d) => { if (d.fatal) setTimeout(attempt, 100); });
-      hls.on(Hls.Events.MANIFEST_PARSED, () => v.play().catch(() => {}));
-      hls.loadSource(url);
-      hls.attachMedia(v);
-    };
-    const check = setInterval(() => {
-      if (v.currentTime > 0 && !v.paused) { clearInterval(check); hls.destroy(); v.removeAttribute('src'); v.load(); resolve(true); }
-    }, 20);
-    attempt();
-  });
-}
-</script>`
-
-func newPlayer() (*player, error) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		io.WriteString(w, page)
-	})
-	mux.HandleFunc("GET /hls.min.js", func(w http.ResponseWriter, r *http.Request) {
-		http.ServeFile(w, r, hlsJS)
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	p := &player{pages: &http.Server{Handler: mux}, origin: "http://" + ln.Addr().String()}
-	go p.pages.Serve(ln)
-
-	profile, err := os.MkdirTemp("", "firstplay-chromium-")
-	if err != nil {
-		return nil, err
-	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("mute-audio", true), chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.UserDataDir(profile))
-	ctx, cancelCtx := chromedp.NewContext(alloc)
-	p.ctx = ctx
-	p.cancel = func() {
-		cancelCtx()
-		cancelAlloc()
-		os.RemoveAll(profile)
-		p.pages.Close()
-	}
-	if err := chromedp.Run(ctx, chromedp.Navigate(p.origin+"/")); err != nil {
-		p.cancel()
-		return nil, fmt.Errorf("start chromium: %w", err)
-	}
-	return p, nil
-}
-
-func (p *player) close() { p.cancel() }
-
-func (p *player) playUntilPlaying(ctx context.Context, url string) error {
-	tctx, cancel := context.WithCancel(p.ctx)
-	defer cancel()
-	go func() {
-		<-ctx.Done()
-		cancel()
-	}()
-	var ok bool
-	b, _ := json.Marshal(url)
-	return chromedp.Run(tctx, chromedp.Evaluate("play("+string(b)+")", &ok, func(ep *runtime.EvaluateParams) *runtime.EvaluateParams {
-		return ep.WithAwaitPromise(true)
-	}))
 }

@@ -24,13 +24,13 @@
 package main
 
 import (
+	"github.com/hlsd/hlsd/bench/internal/benchplay"
+
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -41,15 +41,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/chromedp/cdproto/runtime"
-	"github.com/chromedp/chromedp"
-
 	"github.com/hlsd/hlsd/internal/mp4"
-)
-
-const (
-	chromium = "/usr/bin/chromium"
-	hlsJS    = "web/node_modules/hls.js/dist/hls.min.js"
 )
 
 func main() {
@@ -74,7 +66,7 @@ func run() error {
 			return fmt.Errorf("go build: %v\n%s", err, b)
 		}
 	}
-	for _, need := range []string{chromium, hlsJS, "/usr/bin/wrk"} {
+	for _, need := range []string{benchplay.Chromium, benchplay.HLSJS, "/usr/bin/wrk"} {
 		if _, err := os.Stat(need); err != nil {
 			return fmt.Errorf("%s missing (apt-get install chromium wrk; npm ci in web/)", need)
 		}
@@ -158,7 +150,7 @@ func run() error {
 	}
 
 	// Time to playable, before the load tests.
-	player, err := newPlayer()
+	player, err := benchplay.New()
 	if err != nil {
 		return err
 	}
@@ -180,7 +172,7 @@ func run() error {
 		}
 		start = time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		err := player.playUntilPlaying(ctx, srv.base+"/static/"+name+"/master.m3u8")
+		err := player.PlayUntilPlaying(ctx, srv.base+"/static/"+name+"/master.m3u8")
 		cancel()
 		if err != nil {
 			return fmt.Errorf("hls.js: %w", err)
@@ -188,7 +180,7 @@ func run() error {
 		toPlay = append(toPlay, time.Since(start).Seconds())
 		say("  run %d: master playlist answered after %.3f s; hls.js playing after %.2f s", i+1, toMaster[i], toPlay[i])
 	}
-	player.close()
+	player.Close()
 	say("time from file present to playable (median of %d): master playlist %.3f s, hls.js playing %.2f s (goal < 1 s)", *runs, median(toMaster), median(toPlay))
 
 	for _, track := range []string{"video", "audio"} {
@@ -409,87 +401,4 @@ func latency(text, pct string) float64 {
 		v *= 1000
 	}
 	return v
-}
-
-type player struct {
-	ctx    context.Context
-	cancel func()
-	pages  *http.Server
-	origin string
-}
-
-const page = `<!doctype html><meta charset="utf-8"><video id="v" muted playsinline></video>
-<script src="/hls.min.js"></script>
-<script>
-// play(url) resolves once the video plays (currentTime > 0).
-function play(url) {
-  return new Promise((resolve, reject) => {
-    const v = document.getElementById('v');
-    const hls = new Hls();
-    hls.on(Hls.Events.ERROR, (e, d) => { if (d.fatal) { hls.destroy(); reject(new Error(d.type + '/' + d.details)); } });
-    hls.on(Hls.Events.MANIFEST_PARSED, () => v.play().catch(() => {}));
-    hls.loadSource(url);
-    hls.attachMedia(v);
-    const check = setInterval(() => {
-      if (v.currentTime > 0 && !v.paused) { clearInterval(check); hls.destroy(); v.removeAttribute('src'); v.load(); resolve(true); }
-    }, 10);
-  });
-}
-</script>`
-
-func newPlayer() (*player, error) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		io.WriteString(w, page)
-	})
-	mux.HandleFunc("GET /hls.min.js", func(w http.ResponseWriter, r *http.Request) {
-		http.ServeFile(w, r, hlsJS)
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	p := &player{pages: &http.Server{Handler: mux}, origin: "http://" + ln.Addr().String()}
-	go p.pages.Serve(ln)
-	profile, err := os.MkdirTemp("", "otf-chromium-")
-	if err != nil {
-		return nil, err
-	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("mute-audio", true), chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.UserDataDir(profile))
-	ctx, cancelCtx := chromedp.NewContext(alloc)
-	p.ctx = ctx
-	p.cancel = func() {
-		cancelCtx()
-		cancelAlloc()
-		os.RemoveAll(profile)
-		p.pages.Close()
-	}
-	if err := chromedp.Run(ctx, chromedp.Navigate(p.origin+"/")); err != nil {
-		p.cancel()
-		return nil, fmt.Errorf("start chromium: %w", err)
-	}
-	return p, nil
-}
-
-func (p *player) close() { p.cancel() }
-
-func (p *player) playUntilPlaying(ctx context.Context, url string) error {
-	tctx, cancel := context.WithCancel(p.ctx)
-	defer cancel()
-	go func() {
-		<-ctx.Done()
-		cancel()
-	}()
-	var ok bool
-	b, _ := json.Marshal(url)
-	return chromedp.Run(tctx, chromedp.Evaluate("play("+string(b)+")", &ok, func(ep *runtime.EvaluateParams) *runtime.EvaluateParams {
-		return ep.WithAwaitPromise(true)
-	}))
 }
