@@ -180,13 +180,6 @@ const playerStateJS = `(() => {
     levels: p.levels.length, currentLevel: p.currentLevel, retries: p.retries, fatal: p.fatal, errors: p.errors};
 })()`
 
-// benignPlayerErrors are non-fatal hls.js events caused by a starved CPU
-// on a shared machine (decoder late, buffer briefly empty), which hls.js
-// recovers from by itself; they are logged, not failed. (A gap before the
-// first frame, bufferSeekOverHole, is not among them: ingest starts every
-// presentation at time 0.)
-var benignPlayerErrors = map[string]bool{"bufferStalledError": true, "bufferNudgeOnStall": true}
-
 // TestWebUI drives the web interface like a new user, in Debian's headless
 // Chromium against the real server: sign in, upload a video and a song
 // through the file input, watch them process, play both, switch quality,
@@ -356,7 +349,7 @@ func TestWebUI(t *testing.T) {
 			return st.CurrentTime > 2, nil
 		})
 		for _, e := range st.Errors {
-			if e.Fatal || !benignPlayerErrors[e.Details] {
+			if e.Fatal || !browsertest.Benign(e.Details) {
 				t.Errorf("player reported %s/%s %s", e.Type, e.Details, e.Info)
 			} else {
 				t.Logf("player warning (recovered by hls.js): %s/%s %s", e.Type, e.Details, e.Info)
@@ -465,8 +458,14 @@ func TestWebUI(t *testing.T) {
 		m := media["audio"]
 		p.console.Reset()
 		p.run("open the watch page", chromedp.Navigate(srv.base+"/watch/"+m.ID), chromedp.WaitVisible("#visibility", chromedp.ByID))
-		p.run("make it signed", chromedp.SetValue("#visibility", "signed", chromedp.ByID),
-			chromedp.Evaluate(`document.getElementById('visibility').dispatchEvent(new Event('change'))`, nil))
+		// Select and dispatch in one step: the page may re-render the
+		// control (it refreshes the media) between two separate actions.
+		p.waitFor("make it signed", func() (bool, error) {
+			var ok bool
+			err := p.eval(`(() => { const e = document.getElementById('visibility'); if (!e) return false;
+				e.value = 'signed'; e.dispatchEvent(new Event('change')); return true; })()`, &ok)
+			return ok, err
+		})
 		p.waitFor("the API to say signed", func() (bool, error) {
 			var v struct {
 				Visibility string `json:"visibility"`
@@ -559,7 +558,7 @@ func TestWebUI(t *testing.T) {
 			switch {
 			case !e.Fatal && early(e.Details, e.Info):
 				t.Logf("player warning while processing: %s/%s %s", e.Type, e.Details, e.Info)
-			case e.Fatal || !benignPlayerErrors[e.Details]:
+			case e.Fatal || !browsertest.Benign(e.Details):
 				t.Errorf("player reported %s/%s %s", e.Type, e.Details, e.Info)
 			}
 		}

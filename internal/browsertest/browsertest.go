@@ -155,9 +155,18 @@ func (b *Browser) PlayHLS(tb testing.TB, playlistURL string, minTime float64) (P
 	return b.Play(tb, playlistURL, PlayOptions{MinTime: minTime})
 }
 
-// benign are non-fatal hls.js events caused by a starved CPU on a shared
-// machine (decoder late, buffer briefly empty), not by what was served.
-var benign = map[string]bool{"bufferStalledError": true, "bufferNudgeOnStall": true}
+// Benign reports whether a non-fatal hls.js error detail says nothing about
+// what was served: stalls from a starved CPU on a shared machine (decoder
+// late, buffer briefly empty), and "aborted" (INTERNAL_ABORTED), hls.js
+// cancelling its own fragment request when it switches rendition, as it
+// does when the source rendition and the ladder appear side by side.
+func Benign(details string) bool {
+	switch details {
+	case "bufferStalledError", "bufferNudgeOnStall", "aborted":
+		return true
+	}
+	return false
+}
 
 // Play loads the player page in a new tab, has hls.js play playlistURL,
 // and waits until the media element's currentTime exceeds opts.MinTime. It
@@ -215,7 +224,7 @@ func (b *Browser) Play(tb testing.TB, playlistURL string, opts PlayOptions) (Pla
 		pb.VideoWidth, pb.VideoHeight = st.VideoWidth, st.VideoHeight
 		pb.Errors, pb.Warnings = pb.Errors[:0], pb.Warnings[:0]
 		for _, e := range st.Errors {
-			if !e.Fatal && benign[e.Details] {
+			if !e.Fatal && Benign(e.Details) {
 				pb.Warnings = append(pb.Warnings, e.String())
 			} else {
 				pb.Errors = append(pb.Errors, e.String())
