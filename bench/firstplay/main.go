@@ -35,8 +35,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -84,8 +82,8 @@ func run() error {
 	}
 	defer os.RemoveAll(filepath.Join(work, "data"))
 
-	src := filepath.Join(cache, fmt.Sprintf("firstplay-1080p30-%dmin.mp4", *minutes))
-	if err := makeSource(src, *minutes); err != nil {
+	src, err := benchplay.Source(cache, *minutes)
+	if err != nil {
 		return err
 	}
 	switch *container {
@@ -106,7 +104,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	defer srv.Stop()
 
 	player, err := benchplay.New()
 	if err != nil {
@@ -133,7 +131,7 @@ func run() error {
 		ttfp = append(ttfp, r.playing.Seconds())
 		ttm = append(ttm, r.master.Seconds())
 	}
-	say("time to first playable (median of %d): %.2f s (master playlist %.2f s)", *runs, median(ttfp), median(ttm))
+	say("time to first playable (median of %d): %.2f s (master playlist %.2f s)", *runs, benchplay.Median(ttfp), benchplay.Median(ttm))
 
 	// Throughput on a file of random bytes: hlsd accepts it (201) and the
 	// job fails once probing finds no media, which costs nothing.
@@ -166,9 +164,9 @@ func run() error {
 		readRate = append(readRate, n/1e6/readRef.Seconds())
 		copyRate = append(copyRate, n/1e6/copyRef.Seconds())
 	}
-	say("upload throughput (%d MiB raw POST to 127.0.0.1, written and fsynced by hlsd; median of 3): %.0f MB/s", *uploadMiB, median(upRate))
+	say("upload throughput (%d MiB raw POST to 127.0.0.1, written and fsynced by hlsd; median of 3): %.0f MB/s", *uploadMiB, benchplay.Median(upRate))
 	say("  disk references on the same file: copy with fsync (dd conv=fsync) %.0f MB/s, read (cat > /dev/null) %.0f MB/s; upload = %.0f%% of the copy",
-		median(copyRate), median(readRate), 100*median(upRate)/median(copyRate))
+		benchplay.Median(copyRate), benchplay.Median(readRate), 100*benchplay.Median(upRate)/benchplay.Median(copyRate))
 	say("  runs: upload %s MB/s; copy %s MB/s", joinRates(upRate), joinRates(copyRate))
 
 	return os.WriteFile(filepath.Join(work, "summary.txt"), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
@@ -183,36 +181,6 @@ func joinRates(v []float64) string {
 }
 
 func mb(n int64) float64 { return float64(n) / 1e6 }
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-// makeSource encodes the test source once (ultrafast keeps it short).
-func makeSource(path string, minutes int) error {
-	if _, err := os.Stat(path); err == nil {
-		return nil
-	}
-	secs := fmt.Sprint(minutes * 60)
-	fmt.Fprintf(os.Stderr, "making %s (once)\n", path)
-	tmp := path + ".part.mp4"
-	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-		"-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30:duration="+secs,
-		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration="+secs,
-		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-		"-c:a", "aac", "-b:a", "128k", "-ac", "2", "-movflags", "+faststart", tmp)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("ffmpeg: %w", err)
-	}
-	return os.Rename(tmp, path)
-}
 
 func writeRandom(path string, size int64) error {
 	f, err := os.Create(path)
@@ -242,72 +210,19 @@ func timeCmd(name string, args ...string) (time.Duration, error) {
 	return time.Since(start), nil
 }
 
-// server is a running `hlsd serve`.
-type server struct {
-	cmd  *exec.Cmd
-	base string
-	done chan struct{}
-}
-
-var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
+// server is a running `hlsd serve` with the benchmark's API token.
+type server struct{ *benchplay.Server }
 
 func startHLSD(bin, data string) (*server, error) {
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", data, "--log-format", "off")
-	cmd.Env = append(os.Environ(), "HLSD_API_TOKEN="+token)
-	pipe, err := cmd.StderrPipe()
+	s, err := benchplay.StartHLSD(bin, token, "--data", data)
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	s := &server{cmd: cmd, done: make(chan struct{})}
-	addr := make(chan string, 1)
-	go func() {
-		b := make([]byte, 64<<10)
-		var seen strings.Builder
-		for {
-			n, err := pipe.Read(b)
-			seen.Write(b[:n])
-			if m := listening.FindStringSubmatch(seen.String()); m != nil {
-				select {
-				case addr <- m[1]:
-				default:
-				}
-			}
-			if err != nil {
-				break
-			}
-			if seen.Len() > 1<<20 {
-				seen.Reset()
-			}
-		}
-		cmd.Wait()
-		close(s.done)
-	}()
-	select {
-	case a := <-addr:
-		s.base = "http://" + a
-		return s, nil
-	case <-s.done:
-		return nil, errors.New("hlsd exited before listening")
-	case <-time.After(time.Minute):
-		cmd.Process.Kill()
-		return nil, errors.New("hlsd did not start")
-	}
-}
-
-func (s *server) stop() {
-	s.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-s.done:
-	case <-time.After(time.Minute):
-		s.cmd.Process.Kill()
-	}
+	return &server{s}, nil
 }
 
 func (s *server) request(method, path string, body io.Reader, size int64) (*http.Response, []byte, error) {
-	req, err := http.NewRequest(method, s.base+path, body)
+	req, err := http.NewRequest(method, s.Base+path, body)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -369,7 +284,7 @@ func firstPlayable(s *server, p *benchplay.Player, src string) (result, error) {
 	defer s.delete(id)
 	r.upload = up
 	start := time.Now()
-	playURL := s.base + "/hls/" + id + "/master.m3u8"
+	playURL := s.Base + "/hls/" + id + "/master.m3u8"
 
 	var wg sync.WaitGroup
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

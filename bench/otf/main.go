@@ -14,9 +14,8 @@
 //     (currentTime > 0); goal under 1 s.
 //
 // The source is a 10-minute 1080p30 H.264/AAC MP4 made once with ffmpeg's
-// lavfi test sources (x264 ultrafast, the recipe of bench/firstplay, whose
-// cached file is reused when present) in bench/out/cache/. Run from the
-// repository root:
+// lavfi test sources by benchplay.Source (shared with bench/firstplay) in
+// bench/out/cache/. Run from the repository root:
 //
 //	go run ./bench/otf [-hlsd bin/hlsd] [-d 10s] [-c 16] [-runs 3]
 //
@@ -82,8 +81,8 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(static)
-	src := filepath.Join(cache, "otf-1080p30-10min.mp4")
-	if err := makeSource(src, filepath.Join(cache, "firstplay-1080p30-10min.mp4")); err != nil {
+	src, err := benchplay.Source(cache, 10)
+	if err != nil {
 		return err
 	}
 
@@ -132,7 +131,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	defer srv.Stop()
 
 	var lines []string
 	say := func(format string, args ...any) {
@@ -162,7 +161,7 @@ func run() error {
 			return err
 		}
 		start := time.Now()
-		if err := get(srv.base + "/static/m-" + name + "/master.m3u8"); err != nil {
+		if err := get(srv.Base + "/static/m-" + name + "/master.m3u8"); err != nil {
 			return err
 		}
 		toMaster = append(toMaster, time.Since(start).Seconds())
@@ -172,7 +171,7 @@ func run() error {
 		}
 		start = time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		err := player.PlayUntilPlaying(ctx, srv.base+"/static/"+name+"/master.m3u8")
+		err := player.PlayUntilPlaying(ctx, srv.Base+"/static/"+name+"/master.m3u8")
 		cancel()
 		if err != nil {
 			return fmt.Errorf("hls.js: %w", err)
@@ -181,7 +180,7 @@ func run() error {
 		say("  run %d: master playlist answered after %.3f s; hls.js playing after %.2f s", i+1, toMaster[i], toPlay[i])
 	}
 	player.Close()
-	say("time from file present to playable (median of %d): master playlist %.3f s, hls.js playing %.2f s (goal < 1 s)", *runs, median(toMaster), median(toPlay))
+	say("time from file present to playable (median of %d): master playlist %.3f s, hls.js playing %.2f s (goal < 1 s)", *runs, benchplay.Median(toMaster), benchplay.Median(toPlay))
 
 	for _, track := range []string{"video", "audio"} {
 		n := x.Track(track).Segments()
@@ -205,40 +204,6 @@ func run() error {
 	return os.WriteFile(filepath.Join(work, "summary.txt"), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
 }
 
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-// makeSource makes the 10-minute 1080p30 source once; bench/firstplay's
-// cached file has the same recipe and is linked instead when present.
-func makeSource(path, same string) error {
-	if _, err := os.Stat(path); err == nil {
-		return nil
-	}
-	if err := os.Link(same, path); err == nil {
-		return nil
-	}
-	fmt.Fprintf(os.Stderr, "making %s (once)\n", path)
-	tmp := path + ".part.mp4"
-	secs := "600"
-	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-		"-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30:duration="+secs,
-		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration="+secs,
-		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-		"-c:a", "aac", "-b:a", "128k", "-ac", "2", "-movflags", "+faststart", tmp)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("ffmpeg: %w", err)
-	}
-	return os.Rename(tmp, path)
-}
-
 func get(url string) error {
 	resp, err := http.Get(url)
 	if err != nil {
@@ -252,69 +217,18 @@ func get(url string) error {
 	return nil
 }
 
-type server struct {
-	cmd  *exec.Cmd
-	base string
-	done chan struct{}
-}
-
-var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
+// server is a running `hlsd serve --static`.
+type server struct{ *benchplay.Server }
 
 func startHLSD(bin, data, static string) (*server, error) {
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", data, "--static", static, "--log-format", "off")
-	cmd.Env = append(os.Environ(), "HLSD_API_TOKEN=otf-bench-token-0123456789abcdef")
-	pipe, err := cmd.StderrPipe()
+	s, err := benchplay.StartHLSD(bin, "otf-bench-token-0123456789abcdef", "--data", data, "--static", static)
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	s := &server{cmd: cmd, done: make(chan struct{})}
-	addr := make(chan string, 1)
-	go func() {
-		b := make([]byte, 64<<10)
-		var seen strings.Builder
-		for {
-			n, err := pipe.Read(b)
-			if seen.Len() < 1<<20 {
-				seen.Write(b[:n])
-				if m := listening.FindStringSubmatch(seen.String()); m != nil {
-					select {
-					case addr <- m[1]:
-					default:
-					}
-				}
-			}
-			if err != nil {
-				break
-			}
-		}
-		cmd.Wait()
-		close(s.done)
-	}()
-	select {
-	case a := <-addr:
-		s.base = "http://" + a
-		return s, nil
-	case <-s.done:
-		return nil, errors.New("hlsd exited before listening")
-	case <-time.After(time.Minute):
-		cmd.Process.Kill()
-		return nil, errors.New("hlsd did not start")
-	}
-}
-
-func (s *server) stop() {
-	s.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-s.done:
-	case <-time.After(time.Minute):
-		s.cmd.Process.Kill()
-	}
+	return &server{s}, nil
 }
 
 type wrkResult struct {
@@ -325,7 +239,7 @@ type wrkResult struct {
 // so that every request is a different segment, as players make them.
 func (s *server) wrk(work, prefix string, n int, d time.Duration, conns, threads int) (wrkResult, error) {
 	// Warm-up: the first request of the on-the-fly URL parses the index.
-	if err := get(s.base + prefix + "seg_00001.m4s"); err != nil {
+	if err := get(s.Base + prefix + "seg_00001.m4s"); err != nil {
 		return wrkResult{}, err
 	}
 	script := filepath.Join(work, "cycle.lua")
@@ -341,7 +255,7 @@ end
 	ctx, cancel := context.WithTimeout(context.Background(), d+time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns),
-		"-d", fmt.Sprintf("%ds", int(d.Seconds())), "--timeout", "30s", "--latency", "-s", script, s.base).CombinedOutput()
+		"-d", fmt.Sprintf("%ds", int(d.Seconds())), "--timeout", "30s", "--latency", "-s", script, s.Base).CombinedOutput()
 	if err != nil {
 		return wrkResult{}, fmt.Errorf("wrk: %v: %s", err, out)
 	}

@@ -1,6 +1,7 @@
-// Package benchplay is the headless Chromium player the benchmarks share:
-// a page on its own 127.0.0.1 origin that plays a URL through hls.js and
-// reports when the video is playing, to time "playable" as a viewer sees it.
+// Package benchplay is what the benchmarks share: a running `hlsd serve`,
+// and headless Chromium with a page on its own 127.0.0.1 origin that plays a
+// URL through hls.js and reports when the video is playing, to time
+// "playable" as a viewer sees it.
 package benchplay
 
 import (
