@@ -418,11 +418,9 @@ func (t *rawTrack) expandTables(sc map[string][]byte, fileSize int64) error {
 	if !ok {
 		return boxErr("no stts")
 	}
-	r := bytesReader{b: p}
-	r.skip(4)
-	entries := r.u32()
-	if uint64(entries)*8 > uint64(r.left()) {
-		return boxErr("stts declares %d entries in %d bytes", entries, r.left())
+	r, entries, err := fullTable(p, "stts", 8)
+	if err != nil {
+		return err
 	}
 	t.dts = make([]int64, n)
 	var now int64
@@ -448,11 +446,9 @@ func (t *rawTrack) expandTables(sc map[string][]byte, fileSize int64) error {
 	// put negative offsets in version 0 boxes too.
 	t.ctos = make([]int32, n)
 	if p, ok := sc["ctts"]; ok {
-		r := bytesReader{b: p}
-		r.skip(4)
-		entries := r.u32()
-		if uint64(entries)*8 > uint64(r.left()) {
-			return boxErr("ctts declares %d entries in %d bytes", entries, r.left())
+		r, entries, err := fullTable(p, "ctts", 8)
+		if err != nil {
+			return err
 		}
 		i := 0
 		for e := uint32(0); e < entries && i < n; e++ {
@@ -470,11 +466,9 @@ func (t *rawTrack) expandTables(sc map[string][]byte, fileSize int64) error {
 	// Sync samples: all of them when there is no stss.
 	t.sync = make([]bool, n)
 	if p, ok := sc["stss"]; ok {
-		r := bytesReader{b: p}
-		r.skip(4)
-		entries := r.u32()
-		if uint64(entries)*4 > uint64(r.left()) {
-			return boxErr("stss declares %d entries in %d bytes", entries, r.left())
+		r, entries, err := fullTable(p, "stss", 4)
+		if err != nil {
+			return err
 		}
 		for e := uint32(0); e < entries; e++ {
 			if s := r.u32(); s >= 1 && int64(s) <= int64(n) {
@@ -493,22 +487,18 @@ func (t *rawTrack) expandTables(sc map[string][]byte, fileSize int64) error {
 	// Offsets: chunks (stco/co64) filled by the sample-to-chunk runs (stsc).
 	var chunks []int64
 	if p, ok := sc["stco"]; ok {
-		r := bytesReader{b: p}
-		r.skip(4)
-		c := r.u32()
-		if uint64(c)*4 > uint64(r.left()) {
-			return boxErr("stco declares %d chunks in %d bytes", c, r.left())
+		r, c, err := fullTable(p, "stco", 4)
+		if err != nil {
+			return err
 		}
 		chunks = make([]int64, c)
 		for i := range chunks {
 			chunks[i] = int64(r.u32())
 		}
 	} else if p, ok := sc["co64"]; ok {
-		r := bytesReader{b: p}
-		r.skip(4)
-		c := r.u32()
-		if uint64(c)*8 > uint64(r.left()) {
-			return boxErr("co64 declares %d chunks in %d bytes", c, r.left())
+		r, c, err := fullTable(p, "co64", 8)
+		if err != nil {
+			return err
 		}
 		chunks = make([]int64, c)
 		for i := range chunks {
@@ -525,11 +515,9 @@ func (t *rawTrack) expandTables(sc map[string][]byte, fileSize int64) error {
 	if !ok {
 		return boxErr("no stsc")
 	}
-	r = bytesReader{b: p}
-	r.skip(4)
-	entries = r.u32()
-	if uint64(entries)*12 > uint64(r.left()) {
-		return boxErr("stsc declares %d entries in %d bytes", entries, r.left())
+	r, entries, err = fullTable(p, "stsc", 12)
+	if err != nil {
+		return err
 	}
 	type run struct{ first, per uint32 }
 	runs := make([]run, entries)
@@ -795,4 +783,17 @@ func headerTimescale(p []byte) (uint32, error) {
 	}
 	ts := r.u32()
 	return ts, r.err
+}
+
+// fullTable reads the header of a sample table (a full box: version and
+// flags, then an entry count) and checks that count entries of entrySize
+// bytes fit in the box, so a lying count never makes a huge allocation.
+func fullTable(p []byte, box string, entrySize int) (bytesReader, uint32, error) {
+	r := bytesReader{b: p}
+	r.skip(4)
+	n := r.u32()
+	if uint64(n)*uint64(entrySize) > uint64(r.left()) {
+		return r, 0, boxErr("%s declares %d entries in %d bytes", box, n, r.left())
+	}
+	return r, n, nil
 }
