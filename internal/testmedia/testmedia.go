@@ -159,7 +159,7 @@ func ensure(dir, name string) (path string, generated bool, err error) {
 			return "", false, errors.New("ffmpeg not found: install the Debian package ffmpeg (make test does)")
 		}
 	}
-	generated, err = generate(r, path)
+	generated, err = generate(path, func(tmp string) error { return write(r, tmp) })
 	if err != nil {
 		return "", false, fmt.Errorf("testmedia: generate %s: %w", name, err)
 	}
@@ -173,9 +173,34 @@ func (r recipe) key() string {
 	return hex.EncodeToString(h.Sum(nil))[:10]
 }
 
-// generate writes the fixture at path, unless another process did so while
-// this one waited for the fixture's lock; it reports whether it wrote it.
-func generate(r recipe, path string) (bool, error) {
+// Cached returns <repo>/testdata/.cache/<area>/<key>/<name>, calling write
+// once to make it when it is missing: write fills the temporary file it is
+// given (same folder, same extension), which is renamed into place. Several
+// test processes asking at once generate it once, under a file lock. Other
+// fixture packages (internal/mp4/mp4test) use it for their own recipes.
+func Cached(tb testing.TB, area, key, name string, write func(tmp string) error) string {
+	tb.Helper()
+	root, err := RepoRoot()
+	if err != nil {
+		tb.Fatalf("testmedia: %v", err)
+	}
+	dir := filepath.Join(root, "testdata", ".cache", area, key)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatalf("testmedia: %v", err)
+	}
+	path := filepath.Join(dir, name)
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	if _, err := generate(path, write); err != nil {
+		tb.Fatalf("%s: generate %s: %v", area, name, err)
+	}
+	return path
+}
+
+// generate writes the file at path with write, unless another process did
+// so while this one waited for the file's lock; it reports whether it wrote it.
+func generate(path string, write func(tmp string) error) (bool, error) {
 	lock, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return false, err
@@ -195,7 +220,7 @@ func generate(r recipe, path string) (bool, error) {
 	tmpName := tmp.Name()
 	tmp.Close()
 	defer os.Remove(tmpName)
-	if err := write(r, tmpName); err != nil {
+	if err := write(tmpName); err != nil {
 		return false, err
 	}
 	if err := os.Chmod(tmpName, 0o644); err != nil {

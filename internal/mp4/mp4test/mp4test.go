@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -134,62 +133,38 @@ func Lookup(tb testing.TB, name string) Source {
 // fails the test when ffmpeg is missing or fails.
 func (s Source) Path(tb testing.TB) string {
 	tb.Helper()
-	root, err := testmedia.RepoRoot()
-	if err != nil {
-		tb.Fatalf("mp4test: %v", err)
-	}
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		tb.Fatalf("mp4test: ffmpeg not found: install the Debian package ffmpeg")
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "mp4test-1\x00%q", s.steps)
-	dir := filepath.Join(root, "testdata", ".cache", "mp4", hex.EncodeToString(h.Sum(nil))[:10])
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		tb.Fatalf("mp4test: %v", err)
-	}
-	path := filepath.Join(dir, s.Name)
-	if _, err := os.Stat(path); err == nil {
-		return path
-	}
-	lock, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		tb.Fatalf("mp4test: %v", err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		tb.Fatalf("mp4test: lock: %v", err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if _, err := os.Stat(path); err == nil {
-		return path
-	}
-	prev := ""
-	for i, step := range s.steps {
-		out := filepath.Join(dir, fmt.Sprintf(".tmp-%d-%s", i, s.Name))
-		args := []string{"-nostdin", "-hide_banner", "-v", "error", "-y"}
-		for _, a := range step {
-			if a == in {
-				a = prev
+	return testmedia.Cached(tb, "mp4", hex.EncodeToString(h.Sum(nil))[:10], s.Name, func(tmp string) error {
+		prev := ""
+		for i, step := range s.steps {
+			out := tmp
+			if i < len(s.steps)-1 {
+				out = filepath.Join(filepath.Dir(tmp), fmt.Sprintf(".tmp-%d-%s", i, s.Name))
+				defer os.Remove(out)
 			}
-			args = append(args, a)
+			args := []string{"-nostdin", "-hide_banner", "-v", "error", "-y"}
+			for _, a := range step {
+				if a == in {
+					a = prev
+				}
+				args = append(args, a)
+			}
+			args = append(args, out)
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			cmd := exec.CommandContext(ctx, "ffmpeg", args...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			cancel()
+			if err != nil {
+				return fmt.Errorf("ffmpeg %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+			}
+			prev = out
 		}
-		args = append(args, out)
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		cmd := exec.CommandContext(ctx, "ffmpeg", args...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		err := cmd.Run()
-		cancel()
-		if err != nil {
-			tb.Fatalf("mp4test: generate %s: ffmpeg %s: %v: %s", s.Name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-		}
-		if prev != "" {
-			os.Remove(prev)
-		}
-		prev = out
-	}
-	if err := os.Rename(prev, path); err != nil {
-		tb.Fatalf("mp4test: %v", err)
-	}
-	return path
+		return nil
+	})
 }
