@@ -51,6 +51,32 @@ const (
 	FilePerm = 0o640
 )
 
+// Folder names of the data directory. They are also the first element of
+// the store keys (see MediaPrefix), so the same key names a file of DATA
+// and an object of an S3 bucket.
+const (
+	mediaFolder   = "media"
+	sourcesFolder = "sources"
+	keysFolder    = "keys"
+	// tmpFolder is the store's scratch space (never listed, never a key of
+	// hlsd's own).
+	tmpFolder = "tmp"
+)
+
+// MediaPrefix is the store prefix of the presentation of media id, served at
+// /hls/{id}/.
+func MediaPrefix(id string) string { return mediaFolder + "/" + id + "/" }
+
+// SourcePrefix is the store prefix of the original of media id.
+func SourcePrefix(id string) string { return sourcesFolder + "/" + id + "/" }
+
+// SourceKey is the store key of the original of media id with the given
+// extension (see SourceName).
+func SourceKey(id, ext string) string { return SourcePrefix(id) + SourceName(ext) }
+
+// KeyKey is the store key of the AES-128 key of media id.
+func KeyKey(id string) string { return keysFolder + "/" + id + ".key" }
+
 // Layout names the paths of one data directory.
 type Layout struct {
 	// Root is the data directory.
@@ -61,13 +87,13 @@ type Layout struct {
 func (l Layout) DB() string { return filepath.Join(l.Root, "hlsd.db") }
 
 // SourcesDir holds every media's original.
-func (l Layout) SourcesDir() string { return filepath.Join(l.Root, "sources") }
+func (l Layout) SourcesDir() string { return filepath.Join(l.Root, sourcesFolder) }
 
 // SourceDir holds one media's original.
 func (l Layout) SourceDir(id string) string { return filepath.Join(l.SourcesDir(), id) }
 
 // MediaRoot is the folder whose subfolders are served at /hls/.
-func (l Layout) MediaRoot() string { return filepath.Join(l.Root, "media") }
+func (l Layout) MediaRoot() string { return filepath.Join(l.Root, mediaFolder) }
 
 // MediaDir is the presentation of one media, served at /hls/{id}/.
 func (l Layout) MediaDir(id string) string { return filepath.Join(l.MediaRoot(), id) }
@@ -75,13 +101,13 @@ func (l Layout) MediaDir(id string) string { return filepath.Join(l.MediaRoot(),
 // KeysDir holds the AES-128 keys of encrypted media, one file per media,
 // mode 0700: never under a served path, so a key is only ever sent by the
 // server's key route to a request allowed to play the media.
-func (l Layout) KeysDir() string { return filepath.Join(l.Root, "keys") }
+func (l Layout) KeysDir() string { return filepath.Join(l.Root, keysFolder) }
 
 // KeyFile is the AES-128 key of media id (16 bytes, mode 0600).
 func (l Layout) KeyFile(id string) string { return filepath.Join(l.KeysDir(), id+".key") }
 
 // TmpDir holds uploads in progress and work files.
-func (l Layout) TmpDir() string { return filepath.Join(l.Root, "tmp") }
+func (l Layout) TmpDir() string { return filepath.Join(l.Root, tmpFolder) }
 
 // SourceName is the file name of an original with the given extension
 // (".mp4", or "" when unknown).
