@@ -1,0 +1,346 @@
+// Package storecache is a read-through cache of an hlsd.Store on a delivery
+// node's local disk (--cache-dir, --cache-size): objects read from a remote
+// store (S3) are kept as files, least recently used evicted first when the
+// bytes on disk pass the limit, and served from there with sendfile as the
+// local-disk store does. Concurrent misses of one object make one request to
+// the origin. When the origin is unavailable, cached objects are still
+// served, so a delivery node rides out an S3 outage for what it has.
+//
+// Segments are immutable once published, so a cached one is served without
+// asking the origin again. Playlists change while a presentation grows;
+// a cached playlist older than Options.Revalidate is checked against the
+// origin's ETag (and served as is when the origin is down). A presentation
+// that is republished or deleted by another node must be dropped with
+// InvalidatePrefix (the catalog's change notifications call it); writes
+// through the cache itself invalidate what they replace.
+package storecache
+
+import (
+	"container/list"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hlsd/hlsd"
+	"github.com/hlsd/hlsd/internal/disk"
+)
+
+// Options configure a cache.
+type Options struct {
+	// Dir is the cache folder. Its "objects" subfolder is the cache's own:
+	// emptied at start (the index lives in memory), written only by it.
+	Dir string
+	// MaxBytes bounds the bytes of cached files.
+	MaxBytes int64
+	// MaxObject is the largest object kept: bigger ones (sources read by the
+	// packager) are read from the origin directly. Zero means MaxBytes/8.
+	MaxObject int64
+	// Revalidate is how long a cached playlist is served before its ETag is
+	// checked against the origin. Zero means one second.
+	Revalidate time.Duration
+	// FetchTimeout bounds one fill from the origin. Zero means five minutes.
+	FetchTimeout time.Duration
+	// Logger receives evictions that fail and origin outages bridged.
+	Logger *slog.Logger
+}
+
+// Cache is an hlsd.Store that reads through to an origin store.
+type Cache struct {
+	origin hlsd.Store
+	local  *disk.Store
+	opt    Options
+
+	mu       sync.Mutex
+	lru      *list.List // of *entry, most recently used first
+	entries  map[string]*list.Element
+	used     int64
+	fetching map[string]*fill
+}
+
+var _ hlsd.Store = (*Cache)(nil)
+
+type entry struct {
+	info    hlsd.ObjectInfo // as the origin told it
+	checked time.Time       // when the origin last confirmed info
+}
+
+// fill is one fetch from the origin that concurrent misses wait for.
+type fill struct {
+	done   chan struct{}
+	err    error
+	bypass bool // too large to cache: each reader reads the origin
+}
+
+// New returns a cache of origin in opt.Dir. The caller closes it.
+func New(origin hlsd.Store, opt Options) (*Cache, error) {
+	if opt.MaxBytes <= 0 {
+		return nil, hlsd.Errorf(hlsd.EINVALID, "cache size must be positive")
+	}
+	if opt.MaxObject <= 0 || opt.MaxObject > opt.MaxBytes {
+		opt.MaxObject = max(opt.MaxBytes/8, 1)
+	}
+	if opt.Revalidate <= 0 {
+		opt.Revalidate = time.Second
+	}
+	if opt.FetchTimeout <= 0 {
+		opt.FetchTimeout = 5 * time.Minute
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	dir := filepath.Join(opt.Dir, "objects")
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, fmt.Errorf("empty cache dir: %w", err)
+	}
+	local, err := disk.NewStore(dir)
+	if err != nil {
+		return nil, fmt.Errorf("cache dir: %w", err)
+	}
+	return &Cache{
+		origin: origin, local: local, opt: opt,
+		lru: list.New(), entries: map[string]*list.Element{}, fetching: map[string]*fill{},
+	}, nil
+}
+
+// Close releases the cache folder; cached files stay until the next New.
+func (c *Cache) Close() error { return c.local.Close() }
+
+// Used returns the bytes of cached objects.
+func (c *Cache) Used() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.used
+}
+
+// cachedFile is a file of the cache that reports the origin's ObjectInfo
+// (its ETag above all). The embedded *disk.File keeps the *os.File methods,
+// SyscallConn included, so net/http still uses sendfile.
+type cachedFile struct {
+	*disk.File
+	info hlsd.ObjectInfo
+}
+
+func (f cachedFile) Info() hlsd.ObjectInfo { return f.info }
+
+// Open serves key from the cache, filling it from the origin on a miss.
+func (c *Cache) Open(ctx context.Context, key string) (hlsd.Object, error) {
+	if err := hlsd.CheckKey(key); err != nil {
+		return nil, err
+	}
+	for range 3 { // a file evicted between lookup and open is fetched again
+		info, ok, err := c.lookup(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			if f, err := c.openLocal(ctx, key, info); err == nil {
+				return f, nil
+			}
+			continue
+		}
+		obj, err := c.fetch(ctx, key)
+		if obj != nil || err != nil {
+			return obj, err
+		}
+	}
+	return c.origin.Open(ctx, key)
+}
+
+func (c *Cache) openLocal(ctx context.Context, key string, info hlsd.ObjectInfo) (hlsd.Object, error) {
+	obj, err := c.local.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return cachedFile{File: obj.(*disk.File), info: info}, nil
+}
+
+// lookup returns the cached info of key when the cache may serve it:
+// present, and either immutable, recently confirmed, or confirmed now. An
+// origin that cannot be asked leaves the cached copy in service.
+func (c *Cache) lookup(ctx context.Context, key string) (hlsd.ObjectInfo, bool, error) {
+	c.mu.Lock()
+	el, ok := c.entries[key]
+	if !ok {
+		c.mu.Unlock()
+		return hlsd.ObjectInfo{}, false, nil
+	}
+	c.lru.MoveToFront(el)
+	e := el.Value.(*entry)
+	info, fresh := e.info, !hlsd.IsPlaylist(key) || time.Since(e.checked) < c.opt.Revalidate
+	c.mu.Unlock()
+	if fresh {
+		return info, true, nil
+	}
+	now, err := c.origin.Stat(ctx, key)
+	switch {
+	case hlsd.ErrorCode(err) == hlsd.ENOTFOUND:
+		c.Invalidate(key)
+		return hlsd.ObjectInfo{}, false, err
+	case err != nil:
+		c.opt.Logger.Warn("origin unavailable: serving cached object", "key", key, "err", err)
+		return info, true, nil
+	case now.ETag != info.ETag:
+		c.Invalidate(key)
+		return hlsd.ObjectInfo{}, false, nil
+	}
+	c.mu.Lock()
+	if el, ok := c.entries[key]; ok && el.Value.(*entry).info.ETag == info.ETag {
+		el.Value.(*entry).checked = time.Now()
+	}
+	c.mu.Unlock()
+	return info, true, nil
+}
+
+// fetch fills key from the origin, or waits for the fill already under way.
+// It returns (nil, nil) when the object is now cached (the caller looks it up
+// again) and an origin object for one too large to cache.
+func (c *Cache) fetch(ctx context.Context, key string) (hlsd.Object, error) {
+	c.mu.Lock()
+	if f, ok := c.fetching[key]; ok {
+		c.mu.Unlock()
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if f.bypass {
+			return c.origin.Open(ctx, key)
+		}
+		return nil, f.err
+	}
+	f := &fill{done: make(chan struct{})}
+	c.fetching[key] = f
+	c.mu.Unlock()
+
+	obj, err := c.fill(ctx, key, f)
+	c.mu.Lock()
+	delete(c.fetching, key)
+	c.mu.Unlock()
+	f.err = err
+	close(f.done)
+	return obj, err
+}
+
+// fill copies key from the origin into the cache. The copy does not stop
+// when the first asker goes away: others may be waiting for it.
+func (c *Cache) fill(ctx context.Context, key string, f *fill) (hlsd.Object, error) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opt.FetchTimeout)
+	defer cancel()
+	obj, err := c.origin.Open(fctx, key)
+	if err != nil {
+		return nil, err
+	}
+	info := obj.Info()
+	if info.Size > c.opt.MaxObject {
+		// Too large: this reader gets the origin object (reading with its
+		// own context), the others open their own.
+		obj.Close()
+		f.bypass = true
+		return c.origin.Open(ctx, key)
+	}
+	err = c.local.Put(fctx, key, obj)
+	obj.Close()
+	if err != nil {
+		return nil, fmt.Errorf("cache %s: %w", key, err)
+	}
+	c.add(key, info)
+	return nil, nil
+}
+
+// add records a cached file and evicts the least recently used ones beyond
+// MaxBytes.
+func (c *Cache) add(key string, info hlsd.ObjectInfo) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[key]; ok {
+		c.used -= el.Value.(*entry).info.Size
+		c.lru.Remove(el)
+	}
+	c.entries[key] = c.lru.PushFront(&entry{info: info, checked: time.Now()})
+	c.used += info.Size
+	for c.used > c.opt.MaxBytes && c.lru.Len() > 1 {
+		c.removeLocked(c.lru.Back().Value.(*entry).info.Key)
+	}
+}
+
+// removeLocked drops key from the index and the disk; c.mu is held, so no
+// fill of the same key can land in between. Open files stay readable.
+func (c *Cache) removeLocked(key string) {
+	el, ok := c.entries[key]
+	if !ok {
+		return
+	}
+	c.lru.Remove(el)
+	delete(c.entries, key)
+	c.used -= el.Value.(*entry).info.Size
+	if err := c.local.Delete(context.Background(), key); err != nil {
+		c.opt.Logger.Warn("cache: remove file", "key", key, "err", err)
+	}
+}
+
+// Invalidate drops key from the cache.
+func (c *Cache) Invalidate(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.removeLocked(key)
+}
+
+// InvalidatePrefix drops every cached object under prefix: what a node does
+// when it learns that a presentation was republished or deleted elsewhere.
+func (c *Cache) InvalidatePrefix(prefix string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for key := range c.entries {
+		if strings.HasPrefix(key, prefix) {
+			c.removeLocked(key)
+		}
+	}
+}
+
+// Stat answers from the cache when Open would, else from the origin.
+func (c *Cache) Stat(ctx context.Context, key string) (hlsd.ObjectInfo, error) {
+	if err := hlsd.CheckKey(key); err != nil {
+		return hlsd.ObjectInfo{}, err
+	}
+	info, ok, err := c.lookup(ctx, key)
+	if err != nil || ok {
+		return info, err
+	}
+	return c.origin.Stat(ctx, key)
+}
+
+// List asks the origin: listings are not cached.
+func (c *Cache) List(ctx context.Context, prefix string) ([]hlsd.ObjectInfo, error) {
+	return c.origin.List(ctx, prefix)
+}
+
+// Put writes to the origin and drops the cached copy.
+func (c *Cache) Put(ctx context.Context, key string, r io.Reader) error {
+	defer c.Invalidate(key)
+	return c.origin.Put(ctx, key, r)
+}
+
+// PutTree publishes to the origin and drops the cached copies under prefix.
+func (c *Cache) PutTree(ctx context.Context, prefix string, tree fs.FS) error {
+	defer c.InvalidatePrefix(prefix)
+	return c.origin.PutTree(ctx, prefix, tree)
+}
+
+// Delete deletes from the origin and the cache.
+func (c *Cache) Delete(ctx context.Context, key string) error {
+	defer c.Invalidate(key)
+	return c.origin.Delete(ctx, key)
+}
+
+// DeletePrefix deletes from the origin and the cache.
+func (c *Cache) DeletePrefix(ctx context.Context, prefix string) error {
+	defer c.InvalidatePrefix(prefix)
+	return c.origin.DeletePrefix(ctx, prefix)
+}
