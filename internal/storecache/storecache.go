@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -343,4 +344,24 @@ func (c *Cache) Delete(ctx context.Context, key string) error {
 func (c *Cache) DeletePrefix(ctx context.Context, prefix string) error {
 	defer c.InvalidatePrefix(prefix)
 	return c.origin.DeletePrefix(ctx, prefix)
+}
+
+// ParseSize reads a --cache-size value: a number of bytes with an optional
+// unit, K, M, G or T (powers of 1024; "KB", "KiB" and lower case too), as
+// in "512M" or "20GiB".
+func ParseSize(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "B"), "I")
+	mult := int64(1)
+	if n := len(t); n > 0 {
+		if i := strings.IndexByte("KMGT", t[n-1]); i >= 0 {
+			mult = 1 << (10 * (i + 1))
+			t = t[:n-1]
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(t), 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult {
+		return 0, hlsd.Errorf(hlsd.EINVALID, "invalid cache size %q: want a positive size such as 512M or 20G", s)
+	}
+	return n * mult, nil
 }

@@ -274,3 +274,16 @@ func TestCacheInvalidatePrefix(t *testing.T) {
 		t.Errorf("InvalidatePrefix(media/a/) dropped media/b too")
 	}
 }
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"1024": 1024, "512M": 512 << 20, "20GiB": 20 << 30, "3gb": 3 << 30, "1T": 1 << 40, "64k": 64 << 10} {
+		if got, err := storecache.ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "0", "-1G", "G", "12X", "1.5G", "99999999999T"} {
+		if _, err := storecache.ParseSize(bad); hlsd.ErrorCode(err) != hlsd.EINVALID {
+			t.Errorf("ParseSize(%q) = %v, want invalid", bad, err)
+		}
+	}
+}
