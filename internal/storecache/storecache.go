@@ -70,6 +70,9 @@ var _ hlsd.Store = (*Cache)(nil)
 type entry struct {
 	info    hlsd.ObjectInfo // as the origin told it
 	checked time.Time       // when the origin last confirmed info
+	// checking is true while one request asks the origin; the others
+	// serve the cached copy meanwhile instead of asking too.
+	checking bool
 }
 
 // fill is one fetch from the origin that concurrent misses wait for.
@@ -100,7 +103,7 @@ func New(origin hlsd.Store, opt Options) (*Cache, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, fmt.Errorf("empty cache dir: %w", err)
 	}
-	local, err := disk.NewStore(dir)
+	local, err := disk.NewScratchStore(dir)
 	if err != nil {
 		return nil, fmt.Errorf("cache dir: %w", err)
 	}
@@ -174,12 +177,16 @@ func (c *Cache) lookup(ctx context.Context, key string) (hlsd.ObjectInfo, bool, 
 	}
 	c.lru.MoveToFront(el)
 	e := el.Value.(*entry)
-	info, fresh := e.info, !hlsd.IsPlaylist(key) || time.Since(e.checked) < c.opt.Revalidate
+	info, fresh := e.info, !hlsd.IsPlaylist(key) || time.Since(e.checked) < c.opt.Revalidate || e.checking
+	e.checking = !fresh
 	c.mu.Unlock()
 	if fresh {
 		return info, true, nil
 	}
 	now, err := c.origin.Stat(ctx, key)
+	c.mu.Lock()
+	e.checking = false
+	c.mu.Unlock()
 	switch {
 	case hlsd.ErrorCode(err) == hlsd.ENOTFOUND:
 		c.Invalidate(key)
