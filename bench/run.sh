@@ -11,7 +11,10 @@
 # MKV, which wait for the transcoded ladder) and on-the-fly packaging
 # (bench/otf: segments made per request vs the same segments pre-written).
 #
-# BENCH_ONLY=serve|ingest|firstplay|otf runs one of them; see each for its knobs.
+# Then the storage contract (bench/store.sh: segments and playlists from the
+# local-disk store vs S3 with a warm local cache, and S3's cold first byte).
+#
+# BENCH_ONLY=serve|ingest|firstplay|otf|store runs one of them; see each for its knobs.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -38,10 +41,13 @@ fi
 if [ -z "$only" ] || [ "$only" = otf ]; then
 	(cd "$REPO_DIR" && go run ./bench/otf -hlsd "$HLSD_BIN" -out "$OUT_DIR")
 fi
+if [ -z "$only" ] || [ "$only" = store ]; then
+	"$BENCH_DIR/store.sh"
+fi
 
 {
 	cat "$OUT_DIR/machine.txt"
-	for b in serve ingest firstplay otf; do
+	for b in serve ingest firstplay otf store; do
 		[ -f "$OUT_DIR/$b/summary.txt" ] && cat "$OUT_DIR/$b/summary.txt"
 	done
 	printf '\nTook %d s; load average at the end: %s.\n' $(($(date +%s) - start)) "$(cut -d' ' -f1-3 /proc/loadavg)"
