@@ -121,10 +121,10 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) error {
 		return err
 	}
 	tmp := s.tempName("put")
-	if err := s.writeFile(ctx, tmp, r); err != nil {
+	if err := s.writeFile(ctx, tmp, r, filePerm(key)); err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
-	if err := s.root.MkdirAll(path.Dir(key), DirPerm); err != nil {
+	if err := s.root.MkdirAll(path.Dir(key), dirPerm(key)); err != nil {
 		s.root.Remove(tmp)
 		return s.fail(key, err)
 	}
@@ -286,8 +286,8 @@ func (s *Store) tempName(kind string) string {
 }
 
 // writeFile writes r to the new file name (which must not exist), synced.
-func (s *Store) writeFile(ctx context.Context, name string, r io.Reader) (err error) {
-	f, err := s.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, FilePerm)
+func (s *Store) writeFile(ctx context.Context, name string, r io.Reader, perm os.FileMode) (err error) {
+	f, err := s.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return err
 	}
@@ -317,7 +317,24 @@ func (s *Store) copyFromFS(ctx context.Context, tree fs.FS, name, dst string) er
 	if err := s.root.MkdirAll(path.Dir(dst), DirPerm); err != nil {
 		return err
 	}
-	return s.writeFile(ctx, dst, src)
+	return s.writeFile(ctx, dst, src, FilePerm)
+}
+
+// filePerm is the mode of the file of key: the AES keys of encrypted media
+// are readable by hlsd alone (see Layout.KeysDir).
+func filePerm(key string) os.FileMode {
+	if strings.HasPrefix(key, keysFolder+"/") {
+		return 0o600
+	}
+	return FilePerm
+}
+
+// dirPerm is the mode of the folders created for key.
+func dirPerm(key string) os.FileMode {
+	if strings.HasPrefix(key, keysFolder+"/") {
+		return 0o700
+	}
+	return DirPerm
 }
 
 // fail classifies a file system error of key.

@@ -69,8 +69,13 @@ func TestStoreKeysMatchLayout(t *testing.T) {
 	if got, err := l.Source(id); err != nil || got != filepath.Join(l.SourceDir(id), "source.mp4") {
 		t.Errorf("Layout.Source = %q, %v", got, err)
 	}
-	if _, err := os.Stat(l.KeyFile(id)); err != nil {
+	if fi, err := os.Stat(l.KeyFile(id)); err != nil {
 		t.Errorf("key key not at Layout.KeyFile: %v", err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode %o, want 0600", fi.Mode().Perm())
+	}
+	if fi, err := os.Stat(l.KeysDir()); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("keys folder: %v, %v; want mode 0700", fi, err)
 	}
 	// The scratch folder is not part of the key space.
 	storetest.Put(t, s, "x", nil)

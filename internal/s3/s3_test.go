@@ -152,3 +152,27 @@ func TestObjectChangedWhileOpen(t *testing.T) {
 		t.Errorf("ReadAt after the object changed = %q, %v; want a conflict", buf, err)
 	}
 }
+
+// FuzzParseURL checks that ParseURL never panics and that what it accepts
+// has a bucket, a usable prefix and an http(s) endpoint or none.
+func FuzzParseURL(f *testing.F) {
+	for _, s := range []string{"s3://b/p?endpoint=http://127.0.0.1:9000&region=r", "s3://b", "s3://b/../x", "s3://b/a//c?endpoint=x", "s3://%zz"} {
+		f.Add(s)
+	}
+	env := func(string) string { return "k" }
+	f.Fuzz(func(t *testing.T, raw string) {
+		cfg, err := s3.ParseURL(raw, env)
+		if err != nil {
+			if hlsd.ErrorCode(err) != hlsd.EINVALID {
+				t.Errorf("ParseURL(%q) = %v, want invalid", raw, err)
+			}
+			return
+		}
+		if cfg.Bucket == "" || !hlsd.ValidPrefix(cfg.Prefix) || cfg.Region == "" {
+			t.Errorf("ParseURL(%q) accepted %+v", raw, cfg)
+		}
+		if cfg.Endpoint != "" && !strings.HasPrefix(cfg.Endpoint, "http://") && !strings.HasPrefix(cfg.Endpoint, "https://") {
+			t.Errorf("ParseURL(%q) accepted endpoint %q", raw, cfg.Endpoint)
+		}
+	})
+}

@@ -287,3 +287,17 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseSize checks that ParseSize never panics and accepts only
+// positive sizes.
+func FuzzParseSize(f *testing.F) {
+	for _, s := range []string{"1", "512M", "20GiB", "9223372036854775807", "8T", "kb", " 1 G "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := storecache.ParseSize(s)
+		if err == nil && n <= 0 {
+			t.Errorf("ParseSize(%q) = %d", s, n)
+		}
+	})
+}
