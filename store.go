@@ -109,6 +109,16 @@ func CheckPrefix(prefix string) error {
 	return nil
 }
 
+// CheckFolder returns an EINVALID error unless prefix is a non-empty
+// ValidPrefix: what PutTree and DeletePrefix take, so that one call can
+// never replace or empty a whole store.
+func CheckFolder(prefix string) error {
+	if prefix == "" {
+		return Errorf(EINVALID, "an empty prefix would select the whole store")
+	}
+	return CheckPrefix(prefix)
+}
+
 // PublishOrder returns the regular files of tree (slash paths) in the order
 // a store without rename writes them in PutTree: every file that is not a
 // playlist first, then playlists (".m3u8") deepest first, so a rendition's

@@ -45,34 +45,7 @@ func fill(b *testing.B, s hlsd.Store) {
 	storetest.Put(b, s, playlist, pl.Bytes())
 }
 
-// serve is what delivery does with a store: open, set the headers, ServeContent.
-func serve(s hlsd.Store) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		obj, err := s.Open(r.Context(), r.URL.Path[1:])
-		if err != nil {
-			http.Error(w, err.Error(), 500)
-			return
-		}
-		defer obj.Close()
-		info := obj.Info()
-		w.Header().Set("Content-Type", "video/mp4")
-		w.Header().Set("ETag", info.ETag)
-		http.ServeContent(w, r, "", info.ModTime, obj)
-	})
-}
-
-func newS3(b *testing.B) *s3.Store {
-	srv := s3test.Shared(b)
-	cfg, err := s3.ParseURL(srv.URL(srv.NewBucket(b), ""), func(k string) string { return s3test.Env()[k] })
-	if err != nil {
-		b.Fatal(err)
-	}
-	s, err := s3.New(context.Background(), cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return s
-}
+func newS3(b *testing.B) *s3.Store { return s3test.NewStore(b, s3test.Shared(b), "") }
 
 // stores returns the stores compared, filled with the same presentation.
 func stores(b *testing.B) map[string]hlsd.Store {
@@ -102,7 +75,7 @@ func stores(b *testing.B) map[string]hlsd.Store {
 func BenchmarkServe(b *testing.B) {
 	all := stores(b)
 	for _, name := range []string{"disk", "s3-warm-cache", "s3-direct"} {
-		srv := httptest.NewServer(serve(all[name]))
+		srv := httptest.NewServer(storetest.Handler(all[name]))
 		tr := &http.Transport{MaxIdleConnsPerHost: 64}
 		client := &http.Client{Transport: tr}
 		for _, kind := range []string{"segment", "playlist"} {

@@ -139,11 +139,8 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) error {
 // the folder of prefix in one rename (renameat2 RENAME_EXCHANGE), so readers
 // see the old tree or the new one whole, then removes the old one.
 func (s *Store) PutTree(ctx context.Context, prefix string, tree fs.FS) error {
-	if err := hlsd.CheckPrefix(prefix); err != nil {
+	if err := hlsd.CheckFolder(prefix); err != nil {
 		return err
-	}
-	if prefix == "" {
-		return hlsd.Errorf(hlsd.EINVALID, "PutTree needs a non-empty prefix")
 	}
 	files, err := hlsd.PublishOrder(tree)
 	if err != nil {
@@ -268,11 +265,8 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 
 // DeletePrefix removes the folder of prefix and everything in it.
 func (s *Store) DeletePrefix(ctx context.Context, prefix string) error {
-	if err := hlsd.CheckPrefix(prefix); err != nil {
+	if err := hlsd.CheckFolder(prefix); err != nil {
 		return err
-	}
-	if prefix == "" {
-		return hlsd.Errorf(hlsd.EINVALID, "DeletePrefix needs a non-empty prefix")
 	}
 	if err := s.root.RemoveAll(strings.TrimSuffix(prefix, "/")); err != nil {
 		return s.fail(prefix, err)

@@ -369,11 +369,8 @@ func (s *Store) putMultipart(ctx context.Context, key string, first []byte, r io
 // playlists go first, then the new files, then the new playlists deepest
 // first, then the objects the new tree lacks.
 func (s *Store) PutTree(ctx context.Context, prefix string, tree fs.FS) error {
-	if err := hlsd.CheckPrefix(prefix); err != nil {
+	if err := hlsd.CheckFolder(prefix); err != nil {
 		return err
-	}
-	if prefix == "" {
-		return hlsd.Errorf(hlsd.EINVALID, "PutTree needs a non-empty prefix")
 	}
 	files, err := hlsd.PublishOrder(tree)
 	if err != nil {
@@ -492,11 +489,8 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 
 // DeletePrefix lists prefix and deletes what it found in batches.
 func (s *Store) DeletePrefix(ctx context.Context, prefix string) error {
-	if err := hlsd.CheckPrefix(prefix); err != nil {
+	if err := hlsd.CheckFolder(prefix); err != nil {
 		return err
-	}
-	if prefix == "" {
-		return hlsd.Errorf(hlsd.EINVALID, "DeletePrefix needs a non-empty prefix")
 	}
 	objs, err := s.List(ctx, prefix)
 	if err != nil {

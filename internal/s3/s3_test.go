@@ -21,15 +21,7 @@ func getenv(k string) string { return s3test.Env()[k] }
 // prefix handling is exercised too.
 func newStore(t *testing.T, srv *s3test.Server) *s3.Store {
 	t.Helper()
-	cfg, err := s3.ParseURL(srv.URL(srv.NewBucket(t), "hlsd/"), getenv)
-	if err != nil {
-		t.Fatalf("ParseURL: %v", err)
-	}
-	s, err := s3.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return s
+	return s3test.NewStore(t, srv, "hlsd/")
 }
 
 func TestStoreConformance(t *testing.T) {

@@ -11,6 +11,7 @@
 package s3test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -27,6 +28,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hlsd/hlsd/internal/s3"
 	"github.com/hlsd/hlsd/internal/testmedia"
 )
 
@@ -228,6 +230,21 @@ func (s *Server) NewBucket(tb testing.TB) string {
 // URL returns the --store URL of prefix in bucket on this server.
 func (s *Server) URL(bucket, prefix string) string {
 	return "s3://" + bucket + "/" + prefix + "?endpoint=" + url.QueryEscape(s.Endpoint) + "&region=" + Region
+}
+
+// NewStore returns an S3 store on a new bucket of srv, under prefix ("" or
+// a folder ending in "/"), opened from its URL as hlsd opens --store.
+func NewStore(tb testing.TB, srv *Server, prefix string) *s3.Store {
+	tb.Helper()
+	cfg, err := s3.ParseURL(srv.URL(srv.NewBucket(tb), prefix), func(k string) string { return Env()[k] })
+	if err != nil {
+		tb.Fatalf("s3test: %v", err)
+	}
+	st, err := s3.New(context.Background(), cfg)
+	if err != nil {
+		tb.Fatalf("s3test: %v", err)
+	}
+	return st
 }
 
 // Env returns the environment variables that give the server's root

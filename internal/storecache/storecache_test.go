@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/hlsd/hlsd"
-	"github.com/hlsd/hlsd/internal/s3"
 	"github.com/hlsd/hlsd/internal/s3test"
 	"github.com/hlsd/hlsd/internal/storecache"
 	"github.com/hlsd/hlsd/internal/storetest"
@@ -37,15 +36,7 @@ func (c *counting) Open(ctx context.Context, key string) (hlsd.Object, error) {
 
 func newS3(t *testing.T, srv *s3test.Server) *counting {
 	t.Helper()
-	cfg, err := s3.ParseURL(srv.URL(srv.NewBucket(t), ""), func(k string) string { return s3test.Env()[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := s3.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &counting{Store: s}
+	return &counting{Store: s3test.NewStore(t, srv, "")}
 }
 
 func newCache(t *testing.T, origin hlsd.Store, opt storecache.Options) *storecache.Cache {

@@ -84,6 +84,25 @@ func Keys(infos []hlsd.ObjectInfo) []string {
 	return keys
 }
 
+// Handler serves the object named by the request path (without its leading
+// slash) the way delivery does: Open, the ETag header, http.ServeContent
+// (ranges, HEAD, 304). Errors are 500 with the message: tests and the
+// store benchmark only ask for objects that exist.
+func Handler(s hlsd.Store) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		obj, err := s.Open(r.Context(), strings.TrimPrefix(r.URL.Path, "/"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		defer obj.Close()
+		info := obj.Info()
+		w.Header().Set("Content-Type", "video/mp4")
+		w.Header().Set("ETag", info.ETag)
+		http.ServeContent(w, r, "", info.ModTime, obj)
+	})
+}
+
 func ctx() context.Context { return context.Background() }
 
 // pattern returns n bytes that differ at every offset mod 251, so a read
@@ -181,22 +200,11 @@ func testRanges(t *testing.T, s hlsd.Store) {
 func testServeContent(t *testing.T, s hlsd.Store) {
 	content := pattern(300_000, 3)
 	Put(t, s, "media/x/720p/seg.m4s", content)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		obj, err := s.Open(r.Context(), "media/x/720p/seg.m4s")
-		if err != nil {
-			http.Error(w, err.Error(), 500)
-			return
-		}
-		defer obj.Close()
-		info := obj.Info()
-		w.Header().Set("Content-Type", "video/mp4")
-		w.Header().Set("ETag", info.ETag)
-		http.ServeContent(w, r, "", info.ModTime, obj)
-	}))
+	srv := httptest.NewServer(Handler(s))
 	defer srv.Close()
 	get := func(method string, header ...string) (*http.Response, []byte) {
 		t.Helper()
-		req, _ := http.NewRequest(method, srv.URL, nil)
+		req, _ := http.NewRequest(method, srv.URL+"/media/x/720p/seg.m4s", nil)
 		for i := 0; i+1 < len(header); i += 2 {
 			req.Header.Set(header[i], header[i+1])
 		}
