@@ -85,7 +85,7 @@ func (s *Store) Open(ctx context.Context, key string) (hlsd.Object, error) {
 	}
 	f, err := s.root.Open(key)
 	if err != nil {
-		return nil, s.fail(key, err)
+		return nil, s.failRead(key, err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
@@ -106,7 +106,7 @@ func (s *Store) Stat(ctx context.Context, key string) (hlsd.ObjectInfo, error) {
 	}
 	fi, err := s.root.Stat(key)
 	if err != nil {
-		return hlsd.ObjectInfo{}, s.fail(key, err)
+		return hlsd.ObjectInfo{}, s.failRead(key, err)
 	}
 	if !fi.Mode().IsRegular() {
 		return hlsd.ObjectInfo{}, notFound(key)
@@ -214,10 +214,13 @@ func (s *Store) List(ctx context.Context, prefix string) ([]hlsd.ObjectInfo, err
 	var out []hlsd.ObjectInfo
 	err := fs.WalkDir(s.root.FS(), start, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			if p == start && errors.Is(err, fs.ErrNotExist) {
+			if p == start && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)) {
 				return fs.SkipAll
 			}
 			return err
+		}
+		if p == start && start != "." && !d.IsDir() {
+			return fs.SkipAll // "a/" selects nothing when "a" is a file
 		}
 		if err := ctx.Err(); err != nil {
 			return err
@@ -250,7 +253,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	fi, err := s.root.Lstat(key)
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return nil
 	} else if err != nil {
 		return s.fail(key, err)
@@ -329,6 +332,15 @@ func dirPerm(key string) os.FileMode {
 		return 0o700
 	}
 	return DirPerm
+}
+
+// failRead classifies an error of a read: a path through a file ("a/b"
+// where "a" is a file) names no object, as on S3.
+func (s *Store) failRead(key string, err error) error {
+	if errors.Is(err, syscall.ENOTDIR) {
+		return notFound(key)
+	}
+	return s.fail(key, err)
 }
 
 // fail classifies a file system error of key.

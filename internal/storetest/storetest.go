@@ -287,6 +287,17 @@ func testNotFound(t *testing.T, s hlsd.Store) {
 	WantCode(t, err, hlsd.ENOTFOUND, "Open of a key prefix")
 	_, err = s.Stat(ctx(), "dir")
 	WantCode(t, err, hlsd.ENOTFOUND, "Stat of a key prefix")
+	// Nor is anything "under" an object.
+	_, err = s.Open(ctx(), "dir/obj/x")
+	WantCode(t, err, hlsd.ENOTFOUND, "Open under an object")
+	_, err = s.Stat(ctx(), "dir/obj/x")
+	WantCode(t, err, hlsd.ENOTFOUND, "Stat under an object")
+	if err := s.Delete(ctx(), "dir/obj/x"); err != nil {
+		t.Errorf("Delete under an object = %v, want nil", err)
+	}
+	if got, err := s.List(ctx(), "dir/obj/"); err != nil || len(got) != 0 {
+		t.Errorf("List under an object = %q, %v; want nothing", Keys(got), err)
+	}
 }
 
 func testInvalidKeys(t *testing.T, s hlsd.Store) {
