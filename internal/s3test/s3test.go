@@ -104,7 +104,8 @@ func Start(tb testing.TB) *Server {
 }
 
 // Binary returns the path of the versitygw binary, building it on first
-// use (about a minute on a quiet machine; cached after that).
+// use (about a minute on a quiet machine; cached after that). Under -short
+// a test that would have to build it is skipped; otherwise it never skips.
 func Binary(tb testing.TB) string {
 	tb.Helper()
 	root, err := testmedia.RepoRoot()
@@ -121,6 +122,9 @@ func Binary(tb testing.TB) string {
 		h.Write(b)
 	}
 	key := "versitygw-" + hex.EncodeToString(h.Sum(nil))[:12]
+	if _, err := os.Stat(filepath.Join(root, "testdata", ".cache", "tools", key, "versitygw")); err != nil && testing.Short() {
+		tb.Skip("s3test: versitygw is not built yet (a few minutes); skipped under -short")
+	}
 	bin := testmedia.Cached(tb, "tools", key, "versitygw", func(tmp string) error {
 		cmd := exec.Command("go", "build", "-modfile="+filepath.Join(mod, "go.mod"), "-trimpath", "-o", tmp,
 			"github.com/versity/versitygw/cmd/versitygw")

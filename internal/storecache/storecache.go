@@ -36,7 +36,8 @@ import (
 // Options configure a cache.
 type Options struct {
 	// Dir is the cache folder. Its "objects" subfolder is the cache's own:
-	// emptied at start (the index lives in memory), written only by it.
+	// emptied at start (the index lives in memory), written only by it, so
+	// two processes must not share one Dir.
 	Dir string
 	// MaxBytes bounds the bytes of cached files.
 	MaxBytes int64
