@@ -49,6 +49,11 @@ type Options struct {
 	Revalidate time.Duration
 	// FetchTimeout bounds one fill from the origin. Zero means five minutes.
 	FetchTimeout time.Duration
+	// WaitFill is how long a miss waits for the fill another reader of
+	// the same object started (which goes at that reader's pace) before
+	// reading the origin itself, as nginx's proxy_cache_lock_timeout. Zero
+	// means five seconds.
+	WaitFill time.Duration
 	// Logger receives evictions that fail and origin outages bridged.
 	Logger *slog.Logger
 }
@@ -81,6 +86,7 @@ type fill struct {
 	done   chan struct{}
 	err    error
 	bypass bool // too large to cache: each reader reads the origin
+	stale  bool // invalidated while under way: not kept (c.mu)
 }
 
 // New returns a cache of origin in opt.Dir. The caller closes it.
@@ -96,6 +102,9 @@ func New(origin hlsd.Store, opt Options) (*Cache, error) {
 	}
 	if opt.FetchTimeout <= 0 {
 		opt.FetchTimeout = 5 * time.Minute
+	}
+	if opt.WaitFill <= 0 {
+		opt.WaitFill = 5 * time.Second
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
@@ -208,8 +217,11 @@ func (c *Cache) lookup(ctx context.Context, key string) (hlsd.ObjectInfo, bool, 
 }
 
 // fetch fills key from the origin, or waits for the fill already under way.
-// It returns (nil, nil) when the object is now cached (the caller looks it up
-// again) and an origin object for one too large to cache.
+// The first asker reads the origin's stream itself while its bytes are
+// copied into the cache (a teeObject), so a miss costs one GET and its
+// first byte comes as soon as S3 sends it. Askers that come meanwhile wait
+// for the fill and read the cached file. fetch returns (nil, nil) when the
+// caller should look the cache up again.
 func (c *Cache) fetch(ctx context.Context, key string) (hlsd.Object, error) {
 	c.mu.Lock()
 	if f, ok := c.fetching[key]; ok {
@@ -218,6 +230,10 @@ func (c *Cache) fetch(ctx context.Context, key string) (hlsd.Object, error) {
 		case <-f.done:
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		case <-time.After(c.opt.WaitFill):
+			// The first asker reads slowly (the fill goes at its pace):
+			// do not keep this one waiting.
+			return c.origin.Open(ctx, key)
 		}
 		if f.bypass {
 			return c.origin.Open(ctx, key)
@@ -227,47 +243,187 @@ func (c *Cache) fetch(ctx context.Context, key string) (hlsd.Object, error) {
 	f := &fill{done: make(chan struct{})}
 	c.fetching[key] = f
 	c.mu.Unlock()
+	finish := func(err error) {
+		c.mu.Lock()
+		delete(c.fetching, key)
+		c.mu.Unlock()
+		f.err = err
+		close(f.done)
+	}
 
-	obj, err := c.fill(ctx, key, f)
-	c.mu.Lock()
-	delete(c.fetching, key)
-	c.mu.Unlock()
-	f.err = err
-	close(f.done)
-	return obj, err
-}
-
-// fill copies key from the origin into the cache. The copy does not stop
-// when the first asker goes away: others may be waiting for it.
-func (c *Cache) fill(ctx context.Context, key string, f *fill) (hlsd.Object, error) {
+	// The fill goes on when the first asker goes away: others may wait.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opt.FetchTimeout)
-	defer cancel()
 	obj, err := c.origin.Open(fctx, key)
 	if err != nil {
+		cancel()
+		finish(err)
 		return nil, err
 	}
 	info := obj.Info()
 	if info.Size > c.opt.MaxObject {
-		// Too large: this reader gets the origin object (reading with its
-		// own context), the others open their own.
+		// Too large to cache: this reader gets an origin object read with
+		// its own context; the others open their own.
 		obj.Close()
+		cancel()
 		f.bypass = true
+		finish(nil)
 		return c.origin.Open(ctx, key)
 	}
-	err = c.local.Put(fctx, key, obj)
-	obj.Close()
-	if err != nil {
-		return nil, fmt.Errorf("cache %s: %w", key, err)
+	pr, pw := io.Pipe()
+	go func() {
+		defer cancel()
+		err := c.local.Put(fctx, key, pr)
+		pr.CloseWithError(err)
+		if err == nil {
+			c.add(key, info, f)
+		} else if ctx.Err() == nil {
+			c.opt.Logger.Warn("cache: fill failed", "key", key, "err", err)
+		}
+		finish(nil) // a failed fill is retried by the next asker
+	}()
+	return &teeObject{c: c, ctx: ctx, key: key, info: info, fill: f, obj: obj, pw: pw}, nil
+}
+
+// teeObject is the origin object of a miss, read by the first asker while
+// what it reads is written to the cache. When the asker reads elsewhere
+// (a range) or stops early, the rest of the stream is copied to the cache
+// in the background and the asker goes on with an origin object of its own.
+type teeObject struct {
+	c    *Cache
+	ctx  context.Context
+	key  string
+	info hlsd.ObjectInfo
+	fill *fill
+
+	obj     hlsd.Object    // the origin stream, at offset written; nil once handed off
+	pw      *io.PipeWriter // into the cache file; nil once handed off
+	written int64
+	pos     int64
+	own     hlsd.Object // the asker's origin object after hand-off
+}
+
+func (t *teeObject) Info() hlsd.ObjectInfo { return t.info }
+
+func (t *teeObject) Read(p []byte) (int, error) {
+	if t.pw != nil && t.pos == t.written {
+		n, err := t.obj.Read(p)
+		if n > 0 {
+			if _, werr := t.pw.Write(p[:n]); werr != nil {
+				t.pw = nil // the cache write failed; the asker is served anyway
+			}
+			t.written += int64(n)
+			t.pos += int64(n)
+		}
+		if err == io.EOF && t.pw != nil {
+			t.complete()
+		} else if err != nil && err != io.EOF && t.pw != nil {
+			t.pw.CloseWithError(err)
+			t.pw = nil
+		}
+		return n, err
 	}
-	c.add(key, info)
-	return nil, nil
+	own, err := t.handOff()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := own.Seek(t.pos, io.SeekStart); err != nil {
+		return 0, err
+	}
+	n, err := own.Read(p)
+	t.pos += int64(n)
+	return n, err
+}
+
+func (t *teeObject) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekCurrent:
+		offset += t.pos
+	case io.SeekEnd:
+		offset += t.info.Size
+	}
+	if offset < 0 {
+		return 0, hlsd.Errorf(hlsd.EINVALID, "seek to a negative offset")
+	}
+	t.pos = offset
+	return offset, nil
+}
+
+func (t *teeObject) ReadAt(p []byte, off int64) (int, error) {
+	own, err := t.handOff()
+	if err != nil {
+		return 0, err
+	}
+	return own.ReadAt(p, off)
+}
+
+// Close hands the rest of the stream to the cache.
+func (t *teeObject) Close() error {
+	t.finishTee()
+	if t.own != nil {
+		return t.own.Close()
+	}
+	return nil
+}
+
+// handOff ends the tee and returns the asker's own origin object.
+func (t *teeObject) handOff() (hlsd.Object, error) {
+	t.finishTee()
+	if t.own == nil {
+		own, err := t.c.origin.Open(t.ctx, t.key)
+		if err != nil {
+			return nil, err
+		}
+		t.own = own
+	}
+	return t.own, nil
+}
+
+// complete ends a tee that copied the whole object and waits for the cache
+// file to be in place (a rename away), so the next reader finds it.
+func (t *teeObject) complete() {
+	t.pw.Close()
+	t.pw = nil
+	t.obj.Close()
+	t.obj = nil
+	<-t.fill.done
+}
+
+// finishTee copies what the asker did not read into the cache in the
+// background (the origin stream continues where the asker left it).
+func (t *teeObject) finishTee() {
+	if t.pw == nil {
+		if t.obj != nil {
+			t.obj.Close()
+			t.obj = nil
+		}
+		return
+	}
+	if t.written == t.info.Size {
+		t.complete()
+		return
+	}
+	obj, pw := t.obj, t.pw
+	t.obj, t.pw = nil, nil
+	go func() {
+		_, err := io.Copy(pw, obj)
+		obj.Close()
+		pw.CloseWithError(err)
+	}()
 }
 
 // add records a cached file and evicts the least recently used ones beyond
 // MaxBytes.
-func (c *Cache) add(key string, info hlsd.ObjectInfo) {
+// A fill that an invalidation hit is dropped: it may hold the content the
+// invalidation was about.
+func (c *Cache) add(key string, info hlsd.ObjectInfo, f *fill) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if f.stale {
+		if _, ok := c.entries[key]; !ok {
+			c.local.Delete(context.Background(), key)
+		}
+		return
+	}
 	if el, ok := c.entries[key]; ok {
 		c.used -= el.Value.(*entry).info.Size
 		c.lru.Remove(el)
@@ -298,6 +454,9 @@ func (c *Cache) removeLocked(key string) {
 func (c *Cache) Invalidate(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if f, ok := c.fetching[key]; ok {
+		f.stale = true
+	}
 	c.removeLocked(key)
 }
 
@@ -306,6 +465,11 @@ func (c *Cache) Invalidate(key string) {
 func (c *Cache) InvalidatePrefix(prefix string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for key, f := range c.fetching {
+		if strings.HasPrefix(key, prefix) {
+			f.stale = true
+		}
+	}
 	for key := range c.entries {
 		if strings.HasPrefix(key, prefix) {
 			c.removeLocked(key)

@@ -97,7 +97,8 @@ func TestCacheCoalescesMisses(t *testing.T) {
 	origin := newS3(t, s3test.Shared(t))
 	content := bytes.Repeat([]byte("0123456789"), 200_000)
 	storetest.Put(t, origin, "media/a/seg", content)
-	c := newCache(t, origin, storecache.Options{})
+	// Waiters wait for the fill however long it takes (a busy machine).
+	c := newCache(t, origin, storecache.Options{WaitFill: time.Hour})
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for range 16 {
@@ -291,4 +292,37 @@ func FuzzParseSize(f *testing.F) {
 			t.Errorf("ParseSize(%q) = %d", s, n)
 		}
 	})
+}
+
+// TestCacheRangeOnMiss checks that a range read of an uncached object gets
+// the right bytes at once and still leaves the whole object in the cache.
+func TestCacheRangeOnMiss(t *testing.T) {
+	origin := newS3(t, s3test.Shared(t))
+	content := bytes.Repeat([]byte("0123456789abcdef"), 50_000)
+	storetest.Put(t, origin, "media/a/seg", content)
+	c := newCache(t, origin, storecache.Options{})
+	obj, err := c.Open(context.Background(), "media/a/seg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj.Seek(100_003, io.SeekStart)
+	got := make([]byte, 20)
+	if _, err := io.ReadFull(obj, got); err != nil || !bytes.Equal(got, content[100_003:100_023]) {
+		t.Errorf("range read on a miss = %q, %v; want %q", got, err, content[100_003:100_023])
+	}
+	obj.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Used() != int64(len(content)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the object was not cached after a range read: %d bytes cached", c.Used())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	before := origin.opens.Load()
+	if b, _ := storetest.Read(t, c, "media/a/seg"); !bytes.Equal(b, content) {
+		t.Errorf("cached object differs from the origin's")
+	}
+	if origin.opens.Load() != before {
+		t.Errorf("reading the cached object opened the origin")
+	}
 }
