@@ -295,6 +295,7 @@ type teeObject struct {
 	info hlsd.ObjectInfo
 	fill *fill
 
+	mu      sync.Mutex     // Read, Seek, ReadAt and Close may come from several goroutines
 	obj     hlsd.Object    // the origin stream, at offset written; nil once handed off
 	pw      *io.PipeWriter // into the cache file; nil once handed off
 	written int64
@@ -305,6 +306,8 @@ type teeObject struct {
 func (t *teeObject) Info() hlsd.ObjectInfo { return t.info }
 
 func (t *teeObject) Read(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.pw != nil && t.pos == t.written {
 		n, err := t.obj.Read(p)
 		if n > 0 {
@@ -335,6 +338,8 @@ func (t *teeObject) Read(p []byte) (int, error) {
 }
 
 func (t *teeObject) Seek(offset int64, whence int) (int64, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	switch whence {
 	case io.SeekCurrent:
 		offset += t.pos
@@ -349,7 +354,9 @@ func (t *teeObject) Seek(offset int64, whence int) (int64, error) {
 }
 
 func (t *teeObject) ReadAt(p []byte, off int64) (int, error) {
+	t.mu.Lock()
 	own, err := t.handOff()
+	t.mu.Unlock()
 	if err != nil {
 		return 0, err
 	}
@@ -358,6 +365,8 @@ func (t *teeObject) ReadAt(p []byte, off int64) (int, error) {
 
 // Close hands the rest of the stream to the cache.
 func (t *teeObject) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.finishTee()
 	if t.own != nil {
 		return t.own.Close()
