@@ -4,8 +4,8 @@
 # clients): the local-disk store, S3 (versitygw, started by the benchmark)
 # behind a warm storecache, and S3 directly; plus the first byte of a cold
 # segment from S3. The benchmark runs BENCH_STORE_COUNT times (default 5;
-# each run measures every case in turn, so load changes hit all of them) and
-# the median of each case is kept. Figures go to
+# each run measures every case in turn, every other run in reverse order, so
+# load changes hit all of them) and the median of each case is kept. Figures go to
 # bench/out/store/summary.txt; docs/benchmarks.md explains them.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -17,6 +17,8 @@ say "store: disk vs S3 with a warm cache vs S3 direct ($count runs each)"
 : >"$out/raw.txt"
 for i in $(seq "$count"); do
 	say "store: run $i of $count"
+	reverse=$((i % 2 == 0 ? 1 : 0)) # every other run measures the stores in reverse order
+	if [ "$reverse" = 1 ]; then export BENCH_STORE_REVERSE=1; else unset BENCH_STORE_REVERSE; fi
 	(cd "$REPO_DIR" && go test -run '^$' -bench . -benchtime 2s -count 1 ./bench/store) | tee -a "$out/raw.txt"
 done
 

@@ -74,7 +74,13 @@ func stores(b *testing.B) map[string]hlsd.Store {
 // 8 concurrent keep-alive clients per core.
 func BenchmarkServe(b *testing.B) {
 	all := stores(b)
-	for _, name := range []string{"disk", "s3-warm-cache", "s3-direct"} {
+	names := []string{"disk", "s3-warm-cache", "s3-direct"}
+	if os.Getenv("BENCH_STORE_REVERSE") != "" {
+		// bench/store.sh alternates the order between runs, so a load
+		// change during a run does not always favour the same store.
+		slices.Reverse(names)
+	}
+	for _, name := range names {
 		srv := httptest.NewServer(storetest.Handler(all[name]))
 		tr := &http.Transport{MaxIdleConnsPerHost: 64}
 		client := &http.Client{Transport: tr}
