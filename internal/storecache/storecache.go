@@ -188,7 +188,9 @@ func (c *Cache) lookup(ctx context.Context, key string) (hlsd.ObjectInfo, bool, 
 	c.lru.MoveToFront(el)
 	e := el.Value.(*entry)
 	info, fresh := e.info, !hlsd.IsPlaylist(key) || time.Since(e.checked) < c.opt.Revalidate || e.checking
-	e.checking = !fresh
+	if !fresh {
+		e.checking = true
+	}
 	c.mu.Unlock()
 	if fresh {
 		return info, true, nil
