@@ -157,6 +157,26 @@ func PublishOrder(tree fs.FS) ([]string, error) {
 	return append(files, playlists...), nil
 }
 
+// SeekOffset returns where a Seek(offset, whence) of an object of size
+// bytes, now at pos, moves to: what every Object that is not a file computes
+// the same way. A negative result is EINVALID; past the end is allowed (a
+// Read there returns io.EOF), as for files.
+func SeekOffset(pos, size, offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += pos
+	case io.SeekEnd:
+		offset += size
+	default:
+		return 0, Errorf(EINVALID, "invalid whence %d", whence)
+	}
+	if offset < 0 {
+		return 0, Errorf(EINVALID, "seek to a negative offset")
+	}
+	return offset, nil
+}
+
 // IsPlaylist reports whether key names a playlist: the objects of a
 // presentation that change while it grows, and the last ones PutTree writes.
 func IsPlaylist(key string) bool { return path.Ext(key) == ".m3u8" }

@@ -231,17 +231,12 @@ func (o *Object) Read(p []byte) (int, error) {
 func (o *Object) Seek(offset int64, whence int) (int64, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	switch whence {
-	case io.SeekCurrent:
-		offset += o.pos
-	case io.SeekEnd:
-		offset += o.info.Size
+	pos, err := hlsd.SeekOffset(o.pos, o.info.Size, offset, whence)
+	if err != nil {
+		return 0, err
 	}
-	if offset < 0 {
-		return 0, hlsd.Errorf(hlsd.EINVALID, "seek to a negative offset")
-	}
-	o.pos = offset
-	return offset, nil
+	o.pos = pos
+	return pos, nil
 }
 
 // ReadAt reads len(p) bytes at off with one ranged GET.

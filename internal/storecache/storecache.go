@@ -342,17 +342,12 @@ func (t *teeObject) Read(p []byte) (int, error) {
 func (t *teeObject) Seek(offset int64, whence int) (int64, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	switch whence {
-	case io.SeekCurrent:
-		offset += t.pos
-	case io.SeekEnd:
-		offset += t.info.Size
+	pos, err := hlsd.SeekOffset(t.pos, t.info.Size, offset, whence)
+	if err != nil {
+		return 0, err
 	}
-	if offset < 0 {
-		return 0, hlsd.Errorf(hlsd.EINVALID, "seek to a negative offset")
-	}
-	t.pos = offset
-	return offset, nil
+	t.pos = pos
+	return pos, nil
 }
 
 func (t *teeObject) ReadAt(p []byte, off int64) (int, error) {
