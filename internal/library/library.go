@@ -97,6 +97,9 @@ type Config struct {
 	WatchDir string
 	// WatchInterval is the watch folder's polling interval (default 1 s).
 	WatchInterval time.Duration
+	// WatchQuiet is how long a watched file must stay unchanged before it
+	// is imported (watch.DefaultQuiet when zero).
+	WatchQuiet time.Duration
 	// WatchMaxSize limits files imported from the watch folder (0: none).
 	WatchMaxSize int64
 	// WatchVisibility and WatchEncrypt are the visibility and encryption
@@ -267,6 +270,7 @@ func (l *Library) Start(ctx context.Context) error {
 		w, err := watch.New(watch.Config{
 			Dir:      l.cfg.WatchDir,
 			Interval: l.cfg.WatchInterval,
+			Quiet:    l.cfg.WatchQuiet,
 			Logger:   l.logger.With("component", "watch"),
 			Import: func(ctx context.Context, path string) error {
 				_, err := l.Import(ctx, path, Upload{Filename: filepath.Base(path), MaxSize: l.cfg.WatchMaxSize,
@@ -436,12 +440,13 @@ func tooLarge(limit int64) error {
 // Import queues a file already on disk (a finished tus upload, a file from
 // the watch folder): it is moved into DATA/sources/{id}/ (a rename, or a
 // copy and remove across file systems). When Import fails the file is left
-// where it was.
+// where it was. A symlink is refused, not followed: the folder path is in
+// may be writable by others (see adopt).
 func (l *Library) Import(ctx context.Context, path string, meta Upload) (*hlsd.Media, error) {
 	if err := checkUpload(meta); err != nil {
 		return nil, err
 	}
-	info, err := os.Stat(path)
+	info, err := os.Lstat(path)
 	if err != nil {
 		return nil, hlsd.Errorf(hlsd.EINVALID, "cannot read %s: %v", filepath.Base(path), errors.Unwrap(err))
 	}
@@ -489,6 +494,11 @@ func (l *Library) adopt(ctx context.Context, path string, meta Upload, size int6
 		}
 		os.RemoveAll(dir)
 	}()
+	// What was moved must still be the regular file that was checked: a
+	// file swapped for a symlink in between is put back, never read.
+	if info, lerr := os.Lstat(dst); lerr != nil || !info.Mode().IsRegular() {
+		return nil, hlsd.Errorf(hlsd.EINVALID, "%s is not a regular file", filepath.Base(path))
+	}
 	m := &hlsd.Media{
 		ID:         id,
 		Title:      titleFor(meta),
