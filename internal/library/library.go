@@ -411,14 +411,14 @@ func (l *Library) Create(ctx context.Context, body io.Reader, meta Upload) (_ *h
 		var maxErr *http.MaxBytesError
 		switch {
 		case errors.As(err, &maxErr):
-			return nil, tooLarge(maxErr.Limit)
+			return nil, TooLarge(maxErr.Limit)
 		case br.err != nil:
 			return nil, hlsd.Errorf(hlsd.EINVALID, "the upload was interrupted after %d bytes", n)
 		}
 		return nil, fmt.Errorf("write upload: %w", err)
 	}
 	if meta.MaxSize > 0 && n > meta.MaxSize {
-		return nil, tooLarge(meta.MaxSize)
+		return nil, TooLarge(meta.MaxSize)
 	}
 	if n == 0 {
 		return nil, hlsd.Errorf(hlsd.EINVALID, "upload is empty")
@@ -433,7 +433,9 @@ func (l *Library) Create(ctx context.Context, body io.Reader, meta Upload) (_ *h
 	return l.adopt(ctx, tmp, meta, n, false)
 }
 
-func tooLarge(limit int64) error {
+// TooLarge is the error of an upload beyond limit bytes, the same whatever
+// the upload kind (raw, multipart, tus, watch folder).
+func TooLarge(limit int64) error {
 	return hlsd.Errorf(hlsd.ETOOLARGE, "the upload is larger than the limit of %s", FormatSize(limit))
 }
 
@@ -457,7 +459,7 @@ func (l *Library) Import(ctx context.Context, path string, meta Upload) (*hlsd.M
 		return nil, hlsd.Errorf(hlsd.EINVALID, "upload is empty")
 	}
 	if meta.MaxSize > 0 && info.Size() > meta.MaxSize {
-		return nil, tooLarge(meta.MaxSize)
+		return nil, TooLarge(meta.MaxSize)
 	}
 	if meta.Filename == "" {
 		meta.Filename = filepath.Base(path)

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hlsd/hlsd"
 	"github.com/hlsd/hlsd/internal/library"
 )
 
@@ -197,7 +196,7 @@ func (s *Server) tusWithinLimit(w http.ResponseWriter, r *http.Request) bool {
 	}
 	left := s.cfg.MaxUpload - offset
 	if left < 0 || r.ContentLength > left {
-		s.apiError(w, r, hlsd.Errorf(hlsd.ETOOLARGE, "the upload is larger than the limit of %s", library.FormatSize(s.cfg.MaxUpload)))
+		s.apiError(w, r, library.TooLarge(s.cfg.MaxUpload))
 		return false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, left)
