@@ -22,7 +22,9 @@
 //	                          is on the same file system as sources/, so a
 //	                          finished upload moves into place with one rename.
 //	                          Entries older than StaleAfter are removed at start
-//	                          (a crash mid-upload leaves them behind).
+//	                          (a crash mid-upload leaves them behind), except
+//	                          uploads/: resumable uploads, each expiring by its
+//	                          own last write (the server sweeps them).
 //
 // Ids are checked with hlsd.ValidMediaID before they become path elements.
 package disk
