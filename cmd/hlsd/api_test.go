@@ -752,7 +752,7 @@ func TestWatchFolderAndWebhook(t *testing.T) {
 	data, watchDir := t.TempDir(), t.TempDir()
 	const token = "watch-token-0123456789abcdef"
 	r := startServe(t, map[string]string{"HLSD_API_TOKEN": token, "HLSD_WEBHOOK_SECRET": secret},
-		"--data", data, "--watch", watchDir, "--webhook", hook)
+		"--data", data, "--watch", watchDir, "--watch-quiet", "100ms", "--webhook", hook)
 	c := apiClient{base: r.base, token: token}
 
 	src, err := os.ReadFile(testmedia.Path(t, "tone.wav"))

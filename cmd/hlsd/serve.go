@@ -15,6 +15,7 @@ import (
 	"github.com/hlsd/hlsd"
 	"github.com/hlsd/hlsd/internal/library"
 	"github.com/hlsd/hlsd/internal/server"
+	"github.com/hlsd/hlsd/internal/watch"
 )
 
 // serveConfig is everything `hlsd serve` is configured with, after flags
@@ -41,6 +42,10 @@ type serveConfig struct {
 	// KeepSource keeps the source rendition in a finished presentation
 	// when it is taller than the ladder's top rung.
 	KeepSource bool
+
+	// Uploads and the watch folder: --watch-quiet, --upload-expiry.
+	WatchQuiet   time.Duration
+	UploadExpiry time.Duration
 
 	// Security: signing, visibility, encryption, limits (security.go).
 	Security securityConfig
@@ -76,6 +81,9 @@ func (m *Main) parseServeFlags(args []string) (serveConfig, error) {
 	fs.StringVar(&cfg.WebhookURL, "webhook", "", "POST media.ready, media.failed and media.deleted events to `url`")
 	fs.StringVar(&cfg.WebhookSecret, "webhook-secret", "", "sign webhook requests with HMAC-SHA256 and this `secret` (Hlsd-Signature header)")
 	fs.BoolVar(&cfg.KeepSource, "keep-source-rendition", true, "keep the source rendition (an H.264/AAC MP4 upload served as is, playable at once) once the ladder is done, when it is taller than the top rung")
+	// Watch folder and resumable uploads.
+	fs.DurationVar(&cfg.WatchQuiet, "watch-quiet", watch.DefaultQuiet, "how long a file in the --watch folder must stay unchanged (and no writer hold it open) before it is imported")
+	fs.DurationVar(&cfg.UploadExpiry, "upload-expiry", server.DefaultUploadExpiry, "how long an unfinished tus upload is kept after its last write (advertised in Upload-Expires)")
 	cfg.Security.register(fs)
 	if err := m.parseFlags(fs, args); err != nil {
 		return cfg, err
@@ -117,6 +125,12 @@ func (m *Main) parseServeFlags(args []string) (serveConfig, error) {
 	}
 	if cfg.PlaylistMaxAge < time.Second {
 		return cfg, hlsd.Errorf(hlsd.EINVALID, "--playlist-max-age must be at least 1s")
+	}
+	if cfg.WatchQuiet <= 0 {
+		return cfg, hlsd.Errorf(hlsd.EINVALID, "--watch-quiet must be positive")
+	}
+	if cfg.UploadExpiry < time.Second {
+		return cfg, hlsd.Errorf(hlsd.EINVALID, "--upload-expiry must be at least 1s")
 	}
 	if cfg.PlaylistRecheck < 0 || cfg.PlaylistRecheck > time.Minute {
 		return cfg, hlsd.Errorf(hlsd.EINVALID, "--playlist-recheck must be between 0 and 1m")
@@ -173,6 +187,7 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		WebhookURL:    cfg.WebhookURL,
 		WebhookSecret: cfg.WebhookSecret,
 		WatchDir:      cfg.WatchDir,
+		WatchQuiet:    cfg.WatchQuiet,
 		WatchMaxSize:  cfg.MaxUpload,
 		// Watched files get the same defaults as uploads (security.go).
 		WatchVisibility: cfg.Security.DefaultVisibility,
@@ -195,6 +210,7 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		Library:         lib,
 		APIToken:        token,
 		MaxUpload:       cfg.MaxUpload,
+		UploadExpiry:    cfg.UploadExpiry,
 		DataDir:         cfg.DataDir,
 		StaticDir:       cfg.StaticDir,
 		CORSOrigins:     cfg.CORSOrigins,

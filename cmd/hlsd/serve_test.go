@@ -140,6 +140,8 @@ func TestServeFlagErrors(t *testing.T) {
 		{"data dir under a file", nil, []string{"--data", filepath.Join(notDir, "data")}, 1, "hlsd: cannot create data dir"},
 		{"address in use", nil, []string{"--addr", busy.Addr().String()}, 1, "hlsd: cannot listen on " + busy.Addr().String() + ": address already in use"},
 		{"missing certificate", nil, []string{"--tls-cert", filepath.Join(dir, "c.pem"), "--tls-key", filepath.Join(dir, "k.pem")}, 1, "hlsd: TLS file " + filepath.Join(dir, "c.pem") + ": no such file or directory"},
+		{"zero watch quiet", nil, []string{"--watch-quiet", "0s"}, 1, "hlsd: --watch-quiet must be positive"},
+		{"short upload expiry", map[string]string{"HLSD_UPLOAD_EXPIRY": "10ms"}, nil, 1, "hlsd: --upload-expiry must be at least 1s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -22,7 +22,9 @@
 //	                          is on the same file system as sources/, so a
 //	                          finished upload moves into place with one rename.
 //	                          Entries older than StaleAfter are removed at start
-//	                          (a crash mid-upload leaves them behind).
+//	                          (a crash mid-upload leaves them behind), except
+//	                          uploads/: resumable uploads, each expiring by its
+//	                          own last write (the server sweeps them).
 //
 // Ids are checked with hlsd.ValidMediaID before they become path elements.
 package disk
@@ -109,6 +111,15 @@ func (l Layout) KeyFile(id string) string { return filepath.Join(l.KeysDir(), id
 // TmpDir holds uploads in progress and work files.
 func (l Layout) TmpDir() string { return filepath.Join(l.Root, tmpFolder) }
 
+// uploadsName is UploadsDir's name in TmpDir.
+const uploadsName = "uploads"
+
+// UploadsDir holds resumable (tus) uploads in progress. Init leaves it
+// alone: each upload there expires on its own, by its last write, and the
+// server sweeps them (the folder's own modification time says nothing
+// about the uploads in it).
+func (l Layout) UploadsDir() string { return filepath.Join(l.TmpDir(), uploadsName) }
+
 // SourceName is the file name of an original with the given extension
 // (".mp4", or "" when unknown).
 func SourceName(ext string) string { return "source" + ext }
@@ -144,6 +155,9 @@ func (l Layout) Init(logger *slog.Logger) error {
 		return fmt.Errorf("read tmp dir: %w", err)
 	}
 	for _, e := range entries {
+		if e.Name() == uploadsName {
+			continue
+		}
 		info, err := e.Info()
 		if err != nil || time.Since(info.ModTime()) < StaleAfter {
 			continue
@@ -197,11 +211,16 @@ func Move(src, dst string) error {
 }
 
 func copyFile(src, dst string) (err error) {
-	in, err := os.Open(src)
+	// src may sit in a folder others write to (the watch folder): a symlink
+	// or a FIFO put in its place is refused, never followed or waited on.
+	in, err := os.OpenFile(src, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
+	if info, err := in.Stat(); err != nil || !info.Mode().IsRegular() {
+		return fmt.Errorf("move %s: not a regular file", filepath.Base(src))
+	}
 	tmp := dst + ".part"
 	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, FilePerm)
 	if err != nil {

@@ -97,6 +97,9 @@ type Config struct {
 	WatchDir string
 	// WatchInterval is the watch folder's polling interval (default 1 s).
 	WatchInterval time.Duration
+	// WatchQuiet is how long a watched file must stay unchanged before it
+	// is imported (watch.DefaultQuiet when zero).
+	WatchQuiet time.Duration
 	// WatchMaxSize limits files imported from the watch folder (0: none).
 	WatchMaxSize int64
 	// WatchVisibility and WatchEncrypt are the visibility and encryption
@@ -267,6 +270,7 @@ func (l *Library) Start(ctx context.Context) error {
 		w, err := watch.New(watch.Config{
 			Dir:      l.cfg.WatchDir,
 			Interval: l.cfg.WatchInterval,
+			Quiet:    l.cfg.WatchQuiet,
 			Logger:   l.logger.With("component", "watch"),
 			Import: func(ctx context.Context, path string) error {
 				_, err := l.Import(ctx, path, Upload{Filename: filepath.Base(path), MaxSize: l.cfg.WatchMaxSize,
@@ -407,14 +411,14 @@ func (l *Library) Create(ctx context.Context, body io.Reader, meta Upload) (_ *h
 		var maxErr *http.MaxBytesError
 		switch {
 		case errors.As(err, &maxErr):
-			return nil, tooLarge(maxErr.Limit)
+			return nil, TooLarge(maxErr.Limit)
 		case br.err != nil:
 			return nil, hlsd.Errorf(hlsd.EINVALID, "the upload was interrupted after %d bytes", n)
 		}
 		return nil, fmt.Errorf("write upload: %w", err)
 	}
 	if meta.MaxSize > 0 && n > meta.MaxSize {
-		return nil, tooLarge(meta.MaxSize)
+		return nil, TooLarge(meta.MaxSize)
 	}
 	if n == 0 {
 		return nil, hlsd.Errorf(hlsd.EINVALID, "upload is empty")
@@ -429,19 +433,22 @@ func (l *Library) Create(ctx context.Context, body io.Reader, meta Upload) (_ *h
 	return l.adopt(ctx, tmp, meta, n, false)
 }
 
-func tooLarge(limit int64) error {
+// TooLarge is the error of an upload beyond limit bytes, the same whatever
+// the upload kind (raw, multipart, tus, watch folder).
+func TooLarge(limit int64) error {
 	return hlsd.Errorf(hlsd.ETOOLARGE, "the upload is larger than the limit of %s", FormatSize(limit))
 }
 
 // Import queues a file already on disk (a finished tus upload, a file from
 // the watch folder): it is moved into DATA/sources/{id}/ (a rename, or a
 // copy and remove across file systems). When Import fails the file is left
-// where it was.
+// where it was. A symlink is refused, not followed: the folder path is in
+// may be writable by others (see adopt).
 func (l *Library) Import(ctx context.Context, path string, meta Upload) (*hlsd.Media, error) {
 	if err := checkUpload(meta); err != nil {
 		return nil, err
 	}
-	info, err := os.Stat(path)
+	info, err := os.Lstat(path)
 	if err != nil {
 		return nil, hlsd.Errorf(hlsd.EINVALID, "cannot read %s: %v", filepath.Base(path), errors.Unwrap(err))
 	}
@@ -452,7 +459,7 @@ func (l *Library) Import(ctx context.Context, path string, meta Upload) (*hlsd.M
 		return nil, hlsd.Errorf(hlsd.EINVALID, "upload is empty")
 	}
 	if meta.MaxSize > 0 && info.Size() > meta.MaxSize {
-		return nil, tooLarge(meta.MaxSize)
+		return nil, TooLarge(meta.MaxSize)
 	}
 	if meta.Filename == "" {
 		meta.Filename = filepath.Base(path)
@@ -489,6 +496,11 @@ func (l *Library) adopt(ctx context.Context, path string, meta Upload, size int6
 		}
 		os.RemoveAll(dir)
 	}()
+	// What was moved must still be the regular file that was checked: a
+	// file swapped for a symlink in between is put back, never read.
+	if info, lerr := os.Lstat(dst); lerr != nil || !info.Mode().IsRegular() {
+		return nil, hlsd.Errorf(hlsd.EINVALID, "%s is not a regular file", filepath.Base(path))
+	}
 	m := &hlsd.Media{
 		ID:         id,
 		Title:      titleFor(meta),

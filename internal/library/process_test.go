@@ -351,7 +351,7 @@ func TestTransientFailures(t *testing.T) {
 func TestWatchFolder(t *testing.T) {
 	needFFmpeg(t)
 	data, watched := t.TempDir(), t.TempDir()
-	lib := start(t, library.Config{DataDir: data, WatchDir: watched, WatchInterval: 100 * time.Millisecond})
+	lib := start(t, library.Config{DataDir: data, WatchDir: watched, WatchInterval: 100 * time.Millisecond, WatchQuiet: time.Millisecond})
 	src, err := os.ReadFile(testmedia.Path(t, "tone.flac"))
 	if err != nil {
 		t.Fatal(err)

@@ -137,7 +137,7 @@ func TestRefusedScripts(t *testing.T) {
 // default visibility and encryption, like uploads.
 func TestWatchFolderDefaults(t *testing.T) {
 	data, watched := t.TempDir(), t.TempDir()
-	lib := start(t, library.Config{DataDir: data, WatchDir: watched, WatchInterval: 100 * time.Millisecond,
+	lib := start(t, library.Config{DataDir: data, WatchDir: watched, WatchInterval: 100 * time.Millisecond, WatchQuiet: time.Millisecond,
 		WatchVisibility: hlsd.VisibilitySigned, WatchEncrypt: true, Transcoder: blockingTranscoder{}})
 	if err := os.WriteFile(filepath.Join(watched, "clip.mp4"), []byte("bytes"), 0o644); err != nil {
 		t.Fatal(err)

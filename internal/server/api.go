@@ -26,7 +26,7 @@ const maxJSONBody = 64 << 10
 // read: the new media's Location, and tus' headers plus the media id of a
 // finished tus upload.
 const apiExposeHeaders = "Location, Hlsd-Media-Id, Upload-Offset, Upload-Length, Upload-Metadata, " +
-	"Upload-Defer-Length, Upload-Concat, Tus-Version, Tus-Resumable, Tus-Max-Size, Tus-Extension"
+	"Upload-Defer-Length, Upload-Concat, Upload-Expires, Tus-Version, Tus-Resumable, Tus-Max-Size, Tus-Extension"
 
 // apiAllowHeaders are the request headers a cross-origin API client may send.
 const apiAllowHeaders = "Authorization, Content-Type, Content-Disposition, Upload-Length, Upload-Offset, " +

@@ -33,10 +33,10 @@ const tusDoneSuffix = ".media"
 
 // uploadsDir is where tusd keeps uploads in progress: under DATA/tmp, on the
 // same file system as the sources, so a finished upload is imported with
-// one rename. Uploads untouched for an hour are removed at start, like
-// every stale entry of DATA/tmp.
+// one rename. Each upload there expires --upload-expiry after its last write
+// (tus_expiry.go).
 func (s *Server) uploadsDir() string {
-	return filepath.Join(s.cfg.Library.Layout().TmpDir(), "uploads")
+	return s.cfg.Library.Layout().UploadsDir()
 }
 
 // newTus builds the tus 1.0 handler (tusd, file store in uploadsDir). tusd's
@@ -46,6 +46,14 @@ func (s *Server) newTus() (http.Handler, error) {
 	dir := s.uploadsDir()
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create uploads dir: %w", err)
+	}
+	expiry := s.cfg.UploadExpiry
+	if expiry <= 0 {
+		expiry = DefaultUploadExpiry
+	}
+	sweep := s.cfg.uploadSweep
+	if sweep <= 0 {
+		sweep = sweepInterval(expiry)
 	}
 	store := filestore.New(dir)
 	composer := tushandler.NewStoreComposer()
@@ -66,11 +74,20 @@ func (s *Server) newTus() (http.Handler, error) {
 		return nil, fmt.Errorf("tus handler: %w", err)
 	}
 	tus := http.StripPrefix(APIPrefix+"/uploads", h)
+	s.uploads = newTusUploads(dir, expiry, sweep, s.logger)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && s.tusDone(w, r.PathValue("upload")) {
+		id := r.PathValue("upload")
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && s.tusDone(w, id) {
 			return
 		}
-		tus.ServeHTTP(w, r)
+		if id != "" && validUploadID(id) {
+			s.uploads.begin(id)
+			defer s.uploads.end(id)
+		}
+		if !s.tusWithinLimit(w, r) {
+			return
+		}
+		tus.ServeHTTP(&tusResponse{ResponseWriter: w, r: r, uploads: s.uploads}, r)
 	}), nil
 }
 

@@ -102,6 +102,11 @@ type Config struct {
 	APIToken string
 	// MaxUpload is the largest accepted upload in bytes (0: no limit).
 	MaxUpload int64
+	// UploadExpiry is how long an unfinished tus upload is kept after its
+	// last write (DefaultUploadExpiry when zero); uploadSweep, how often
+	// expired ones are removed (tests shorten it; tus_expiry.go).
+	UploadExpiry time.Duration
+	uploadSweep  time.Duration
 
 	// Security (signed.go, ratelimit.go, headers.go; docs/security.md).
 
@@ -148,7 +153,8 @@ type Server struct {
 	// only packaged on the fly at /hls/{id}/source/... (source.go).
 	sources *tree
 
-	tus http.Handler // tus uploads (api_tus.go), with Library only
+	tus     http.Handler // tus uploads (api_tus.go), with Library only
+	uploads *tusUploads  // their expiry (tus_expiry.go), with Library only
 
 	access  *accessCache     // visibility of media, for delivery (signed.go)
 	keys    *os.Root         // DATA/keys, with Library only (signed.go)
@@ -296,6 +302,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Close releases the served folders.
 func (s *Server) Close() error {
+	if s.uploads != nil {
+		s.uploads.close()
+	}
 	if s.keys != nil {
 		s.keys.Close()
 	}

@@ -2,6 +2,7 @@ package watch_test
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hlsd/hlsd"
+	"github.com/hlsd/hlsd/internal/testmedia"
 	"github.com/hlsd/hlsd/internal/watch"
 )
 
@@ -52,12 +54,20 @@ func (m *mover) imported() []string {
 	return slices.Clone(m.list)
 }
 
+// newWatcher watches dir with a quiet period of a nanosecond: a file is
+// taken at the second poll that sees it unchanged (and complete).
 func newWatcher(t *testing.T, dir string, imp func(context.Context, string) error) *watch.Watcher {
 	t.Helper()
-	w, err := watch.New(watch.Config{Dir: dir, Import: imp})
+	return newWatcherConfig(t, watch.Config{Dir: dir, Import: imp, Quiet: time.Nanosecond})
+}
+
+func newWatcherConfig(t *testing.T, cfg watch.Config) *watch.Watcher {
+	t.Helper()
+	w, err := watch.New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	t.Cleanup(func() { w.Close() })
 	return w
 }
 
@@ -232,7 +242,7 @@ func names(t *testing.T, dir string) []string {
 func TestRun(t *testing.T) {
 	dir := t.TempDir()
 	m := newMover(t)
-	w, err := watch.New(watch.Config{Dir: dir, Import: m.Import, Interval: 20 * time.Millisecond})
+	w, err := watch.New(watch.Config{Dir: dir, Import: m.Import, Interval: 20 * time.Millisecond, Quiet: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,4 +284,208 @@ func TestNewErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// logBuffer collects a watcher's log lines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
+
+// TestFailedFolderSymlink plants DIR/.failed as a symlink to a folder
+// outside (standing for the data directory, with its signing keys): a
+// failed file must not be moved there nor a note written there; the file
+// stays where it was, is not retried, and the log says why.
+func TestFailedFolderSymlink(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	secret := filepath.Join(outside, "signing-keys")
+	if err := os.WriteFile(secret, []byte("key material"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, watch.FailedDir)); err != nil {
+		t.Fatal(err)
+	}
+	var logs logBuffer
+	var calls int
+	m := newMover(t)
+	w := newWatcherConfig(t, watch.Config{Dir: dir, Quiet: time.Nanosecond, Logger: logs.logger(),
+		Import: func(ctx context.Context, path string) error { calls++; return m.Import(ctx, path) }})
+	if err := os.WriteFile(filepath.Join(dir, "signing-keys"), []byte("planted"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Rename(filepath.Join(dir, "signing-keys"), filepath.Join(dir, "bad-signing-keys"))
+	for range 6 {
+		poll(t, w)
+	}
+	if got := names(t, outside); !slices.Equal(got, []string{"signing-keys"}) {
+		t.Errorf("folder behind the .failed link holds %v, want only signing-keys", got)
+	}
+	if b, _ := os.ReadFile(secret); string(b) != "key material" {
+		t.Errorf("file behind the link = %q, want it untouched", b)
+	}
+	if !existsFile(filepath.Join(dir, "bad-signing-keys")) {
+		t.Errorf("failed file gone from the watch folder, which holds %v", names(t, dir))
+	}
+	if calls != 1 {
+		t.Errorf("Import called %d times, want once", calls)
+	}
+	if !strings.Contains(logs.String(), "refusing "+filepath.Join(dir, watch.FailedDir)+": it is a symlink, not a real folder") {
+		t.Errorf("log does not say the .failed link was refused:\n%s", logs.String())
+	}
+}
+
+// TestFailedNoteSymlink plants .failed/NAME.error.txt as a symlink to a
+// file outside (standing for DATA/api-token): the failure note must not be
+// written through it.
+func TestFailedNoteSymlink(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	token := filepath.Join(outside, "api-token")
+	if err := os.WriteFile(token, []byte("the real token"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	failed := filepath.Join(dir, watch.FailedDir)
+	if err := os.Mkdir(failed, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(token, filepath.Join(failed, "bad.mp4.error.txt")); err != nil {
+		t.Fatal(err)
+	}
+	m := newMover(t)
+	w := newWatcher(t, dir, m.Import)
+	if err := os.WriteFile(filepath.Join(dir, "bad.mp4"), []byte("garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		poll(t, w)
+	}
+	if b, _ := os.ReadFile(token); string(b) != "the real token" {
+		t.Errorf("file behind the note link = %q, want it untouched", b)
+	}
+	if !existsFile(filepath.Join(failed, "bad-2.mp4")) || !existsFile(filepath.Join(failed, "bad-2.mp4.error.txt")) {
+		t.Errorf(".failed holds %v, want bad-2.mp4 and its note beside the planted link", names(t, failed))
+	}
+}
+
+// TestQuietPeriod holds a file that has not been unchanged for Quiet, however
+// many polls saw it.
+func TestQuietPeriod(t *testing.T) {
+	dir := t.TempDir()
+	m := newMover(t)
+	w := newWatcherConfig(t, watch.Config{Dir: dir, Import: m.Import, Quiet: time.Hour})
+	if err := os.WriteFile(filepath.Join(dir, "clip.mp4"), []byte("data"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		poll(t, w)
+	}
+	if got := m.imported(); len(got) != 0 {
+		t.Errorf("imported %v within the quiet period of an hour", got)
+	}
+}
+
+// TestOpenWriter keeps a file open for writing, paused after a first
+// part, over many polls past the quiet period: it must not be taken until
+// the writer closes it.
+func TestOpenWriter(t *testing.T) {
+	dir := t.TempDir()
+	var logs logBuffer
+	m := newMover(t)
+	w := newWatcherConfig(t, watch.Config{Dir: dir, Import: m.Import, Quiet: time.Millisecond, Logger: logs.logger()})
+	f, err := os.Create(filepath.Join(dir, "copy.mkv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString("first part"); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		time.Sleep(2 * time.Millisecond) // past the quiet period
+		poll(t, w)
+	}
+	if got := m.imported(); len(got) != 0 {
+		t.Fatalf("imported %v while a writer had it open", got)
+	}
+	if !strings.Contains(logs.String(), "not complete yet") {
+		t.Errorf("log does not say why the file waits:\n%s", logs.String())
+	}
+	if _, err := f.WriteString(", second part"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		time.Sleep(2 * time.Millisecond)
+		poll(t, w)
+	}
+	if got := string(m.got["copy.mkv"]); got != "first part, second part" {
+		t.Errorf("imported %q, want the whole file once its writer closed it", got)
+	}
+}
+
+// TestIncompleteMP4 drops a real MP4 in two steps, closed in between: the
+// first part (no moov box yet, boxes cut short) must wait; the whole file
+// is taken. A file that stays incomplete is imported after GiveUp, so it
+// fails with a reason instead of waiting forever.
+func TestIncompleteMP4(t *testing.T) {
+	whole, err := os.ReadFile(testmedia.Path(t, "short.mp4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	m := newMover(t)
+	w := newWatcherConfig(t, watch.Config{Dir: dir, Import: m.Import, Quiet: time.Nanosecond, GiveUp: time.Hour})
+	path := filepath.Join(dir, "clip.mp4")
+	if err := os.WriteFile(path, whole[:len(whole)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		poll(t, w)
+	}
+	if got := m.imported(); len(got) != 0 {
+		t.Fatalf("imported %v with half an MP4", got)
+	}
+	if err := os.WriteFile(path, whole, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		poll(t, w)
+	}
+	if got := m.got["clip.mp4"]; len(got) != len(whole) {
+		t.Fatalf("imported %d bytes, want the whole %d", len(got), len(whole))
+	}
+
+	t.Run("gives up", func(t *testing.T) {
+		dir := t.TempDir()
+		w := newWatcherConfig(t, watch.Config{Dir: dir, Quiet: time.Nanosecond, GiveUp: time.Millisecond,
+			Import: func(context.Context, string) error {
+				return hlsd.Errorf(hlsd.EINVALID, "the file is cut short")
+			}})
+		if err := os.WriteFile(filepath.Join(dir, "cut.mp4"), whole[:len(whole)/2], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			poll(t, w)
+		}
+		time.Sleep(2 * time.Millisecond) // past GiveUp
+		poll(t, w)
+		if !existsFile(filepath.Join(dir, watch.FailedDir, "cut.mp4.error.txt")) {
+			t.Errorf("an MP4 that stays incomplete is not failed after GiveUp; the folder holds %v", names(t, dir))
+		}
+	})
 }
