@@ -180,7 +180,7 @@ signed_url() {
 }
 
 tsv=$out/steps.tsv
-printf 'server\tcontent\tviewers\trequests\tfailed\tstalls\tp50_ms\tp99_ms\tmax_ms\tbytes_per_s\tserver_cpu_pct\tserver_rss_mib\tsim_cpu_pct\n' >"$tsv"
+printf 'server\tcontent\tviewers\trequests\tfailed\tstalls\tp50_ms\tp99_ms\tmax_ms\tbytes_per_s\tserver_cpu_pct\tserver_rss_mib\tserver_anon_mib\tsim_cpu_pct\n' >"$tsv"
 for content in $CONTENT; do
 	steps=$STEPS_AUDIO
 	[ "$content" = 360p ] && steps=$STEPS_360P
@@ -208,7 +208,9 @@ if [ "$IDLE" -gt 0 ]; then
 	say "bench: viewers: memory of $IDLE idle keep-alive connections"
 	for s in nginx bare hlsd; do
 		start "$s"
-		"$tmp/viewers" -name "$s" -pid "$spid" -url "http://127.0.0.1:$port/static/audio/master.m3u8" -idle "$IDLE" |
+		mflags=()
+		[ "$s" = hlsd ] && mflags=(-metrics "http://127.0.0.1:$port/metrics")
+		"$tmp/viewers" -name "$s" -pid "$spid" -url "http://127.0.0.1:$port/static/audio/master.m3u8" -idle "$IDLE" "${mflags[@]}" |
 			tee -a "$out/idle.txt"
 		stop_server
 		sleep 2

@@ -17,7 +17,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -41,6 +43,7 @@ func main() {
 		idle     = flag.Int("idle", 0, "measure N idle keep-alive connections instead of ramping viewers")
 		out      = flag.String("tsv", "", "append one TSV line per step to this file")
 		label    = flag.String("label", "", "free text for the TSV (content, protocol)")
+		metrics  = flag.String("metrics", "", "with -idle: the server's Prometheus URL, to split the cost into stacks and heap")
 	)
 	flag.Parse()
 	log.SetFlags(0)
@@ -66,7 +69,7 @@ func main() {
 	}
 	proc := viewer.Proc{PID: *pid}
 	if *idle > 0 {
-		idleCost(*name, u, *idle, newFetcher, proc)
+		idleCost(*name, u, *idle, newFetcher, proc, *metrics)
 		return
 	}
 	ramp(*name, *label, *out, u, counts, *stepDur, newFetcher, proc)
@@ -116,8 +119,8 @@ func ramp(name, label, tsv string, u *url.URL, counts []int, step time.Duration,
 		}
 		defer f.Close()
 	}
-	fmt.Printf("%-12s %8s %9s %7s %7s %9s %9s %9s %9s %8s %8s %8s\n", "server", "viewers", "requests",
-		"failed", "stalls", "p50 ms", "p99 ms", "max ms", "MB/s", "srv CPU", "srv RSS", "sim CPU")
+	fmt.Printf("%-12s %8s %9s %7s %7s %9s %9s %9s %9s %8s %8s %8s %8s\n", "server", "viewers", "requests",
+		"failed", "stalls", "p50 ms", "p99 ms", "max ms", "MB/s", "srv CPU", "srv RSS", "(anon)", "sim CPU")
 	cur := 0
 	for _, target := range counts {
 		cpu0, self0, t0 := proc.CPU(), selfCPU(), time.Now()
@@ -132,19 +135,19 @@ func ramp(name, label, tsv string, u *url.URL, counts []int, step time.Duration,
 		el := time.Since(t0)
 		cpu := float64(proc.CPU()-cpu0) / float64(el) * 100
 		self := float64(selfCPU()-self0) / float64(el) * 100
-		rss := float64(proc.RSS()) / (1 << 20)
+		rss, anon := float64(proc.RSS())/(1<<20), float64(proc.Anon())/(1<<20)
 		mu.Lock()
 		r := restarts
 		restarts = 0
 		mu.Unlock()
-		fmt.Printf("%-12s %8d %9d %7d %7d %9.2f %9.2f %9.1f %9.1f %7.0f%% %7.0fM %7.0f%%\n", name, cur, w.Requests,
-			w.Failed, w.Stalls, ms(w.P50), ms(w.P99), ms(w.Max), float64(w.Bytes)/el.Seconds()/1e6, cpu, rss, self)
+		fmt.Printf("%-12s %8d %9d %7d %7d %9.2f %9.2f %9.1f %9.1f %7.0f%% %7.0fM %7.0fM %7.0f%%\n", name, cur, w.Requests,
+			w.Failed, w.Stalls, ms(w.P50), ms(w.P99), ms(w.Max), float64(w.Bytes)/el.Seconds()/1e6, cpu, rss, anon, self)
 		if r > 0 {
 			fmt.Printf("%-12s %d viewers restarted after a failed request\n", "", r)
 		}
 		if f != nil {
-			fmt.Fprintf(f, "%s\t%s\t%d\t%d\t%d\t%d\t%.3f\t%.3f\t%.3f\t%.0f\t%.1f\t%.1f\t%.1f\n", name, label, cur, w.Requests,
-				w.Failed, w.Stalls, ms(w.P50), ms(w.P99), ms(w.Max), float64(w.Bytes)/el.Seconds(), cpu, rss, self)
+			fmt.Fprintf(f, "%s\t%s\t%d\t%d\t%d\t%d\t%.3f\t%.3f\t%.3f\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\n", name, label, cur, w.Requests,
+				w.Failed, w.Stalls, ms(w.P50), ms(w.P99), ms(w.Max), float64(w.Bytes)/el.Seconds(), cpu, rss, anon, self)
 		}
 	}
 	cancel()
@@ -159,7 +162,7 @@ func ramp(name, label, tsv string, u *url.URL, counts []int, step time.Duration,
 
 // idleCost opens n connections that play the start of the presentation and
 // then idle, and reports the server's RSS growth per connection.
-func idleCost(name string, u *url.URL, n int, newFetcher func() viewer.Fetcher, proc viewer.Proc) {
+func idleCost(name string, u *url.URL, n int, newFetcher func() viewer.Fetcher, proc viewer.Proc, metrics string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	time.Sleep(2 * time.Second)
@@ -191,11 +194,36 @@ func idleCost(name string, u *url.URL, n int, newFetcher func() viewer.Fetcher, 
 	time.Sleep(3 * time.Second)
 	after := proc.RSS()
 	w := stats.Take()
-	fmt.Printf("%-12s %6d idle keep-alive connections: RSS %.1f -> %.1f MiB, %.1f KiB per connection (%d requests, %d failed)\n",
-		name, n, float64(before)/(1<<20), float64(after)/(1<<20), float64(after-before)/float64(n)/1024, w.Requests, w.Failed)
+	fmt.Printf("%-12s %6d idle keep-alive connections: RSS %.1f -> %.1f MiB (anonymous %.1f), %.1f KiB per connection (%d requests, %d failed)\n",
+		name, n, float64(before)/(1<<20), float64(after)/(1<<20), float64(proc.Anon())/(1<<20), float64(after-before)/float64(n)/1024, w.Requests, w.Failed)
+	if metrics != "" {
+		memstats(metrics, n)
+	}
 	for _, f := range fetchers {
 		f.Close()
 	}
+}
+
+// memstats prints the Go runtime's stack and heap figures of a server's
+// /metrics, per connection.
+func memstats(metrics string, n int) {
+	resp, err := http.Get(metrics)
+	if err != nil {
+		log.Printf("viewers: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var parts []string
+	for _, line := range strings.Split(string(b), "\n") {
+		for _, m := range []string{"go_memstats_stack_inuse_bytes", "go_memstats_heap_inuse_bytes", "go_memstats_sys_bytes"} {
+			if v, ok := strings.CutPrefix(line, m+" "); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				parts = append(parts, fmt.Sprintf("%s %.1f MiB (%.1f KiB/conn)", strings.TrimSuffix(strings.TrimPrefix(m, "go_memstats_"), "_bytes"), f/(1<<20), f/float64(n)/1024))
+			}
+		}
+	}
+	fmt.Printf("%-12s %s\n", "", strings.Join(parts, ", "))
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -46,3 +46,12 @@ func ConnsForFileLimit(limit int) int {
 	}
 	return limit - reserve
 }
+
+// DefaultGCPercent is the garbage collector's target (GOGC) hlsd serve
+// runs with when the GOGC variable is unset. A delivery server's heap is
+// mostly connection buffers that live as long as their viewers, and it
+// allocates little per request (nothing for a cached playlist), so
+// collecting at 50% growth rather than Go's 100% costs little CPU and keeps
+// the resident memory of thousands of held connections about a tenth
+// lower (docs/benchmarks.md, "Connections").
+const DefaultGCPercent = 50

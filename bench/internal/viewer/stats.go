@@ -108,7 +108,13 @@ func (p Proc) CPU() time.Duration {
 }
 
 // RSS returns the resident memory in bytes.
-func (p Proc) RSS() int64 {
+func (p Proc) RSS() int64 { return p.status("VmRSS:") }
+
+// Anon returns the resident anonymous memory in bytes: RSS without the
+// mapped executable and files (shared with the page cache).
+func (p Proc) Anon() int64 { return p.status("RssAnon:") }
+
+func (p Proc) status(field string) int64 {
 	var kb int64
 	for _, pid := range p.pids() {
 		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
@@ -116,7 +122,7 @@ func (p Proc) RSS() int64 {
 			continue
 		}
 		for _, line := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			if v, ok := strings.CutPrefix(line, field); ok {
 				n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 				kb += n
 			}
