@@ -69,3 +69,13 @@ hlsd_can() {
 	msg=$("$HLSD_BIN" "$1" -h 2>&1 </dev/null)
 	! grep -qi 'not implemented' <<<"$msg" && ! grep -qi 'unknown command' <<<"$msg"
 }
+
+# nginx_temp_paths DIR prints the nginx http-block lines that keep every
+# temporary folder of nginx under DIR (nginx refuses to start when the
+# compiled-in ones are not writable).
+nginx_temp_paths() {
+	local d=$1 t
+	for t in client_body proxy fastcgi uwsgi scgi; do
+		printf '    %s_temp_path %s/%s;\n' "$t" "$d" "${t%_body}"
+	done
+}

@@ -89,11 +89,7 @@ http {
     access_log off;
     open_file_cache max=1000 inactive=60s;
     open_file_cache_valid 60s;
-    client_body_temp_path $tmp/nginx/body;
-    proxy_temp_path $tmp/nginx/proxy;
-    fastcgi_temp_path $tmp/nginx/fastcgi;
-    uwsgi_temp_path $tmp/nginx/uwsgi;
-    scgi_temp_path $tmp/nginx/scgi;
+$(nginx_temp_paths "$tmp/nginx")
     server {
         listen 127.0.0.1:${port[nginx]};
         root $www;

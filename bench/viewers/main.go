@@ -142,8 +142,8 @@ func ramp(name, label, tsv string, u *url.URL, counts []int, step time.Duration,
 		mu.Unlock()
 		fmt.Printf("%-12s %8d %9d %7d %7d %9.2f %9.2f %9.1f %9.1f %7.0f%% %7.0fM %7.0fM %7.0f%%\n", name, cur, w.Requests,
 			w.Failed, w.Stalls, ms(w.P50), ms(w.P99), ms(w.Max), float64(w.Bytes)/el.Seconds()/1e6, cpu, rss, anon, self)
-		if r > 0 {
-			fmt.Printf("%-12s %d viewers restarted after a failed request\n", "", r)
+		if r > 0 || w.FirstError != "" {
+			fmt.Printf("%-12s %d viewers restarted after a failed request; first failure: %s\n", "", r, w.FirstError)
 		}
 		if f != nil {
 			fmt.Fprintf(f, "%s\t%s\t%d\t%d\t%d\t%d\t%.3f\t%.3f\t%.3f\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\n", name, label, cur, w.Requests,

@@ -136,16 +136,7 @@ func (h *H1) get(ctx context.Context, u *url.URL, keep bool, res *Result) ([]byt
 	if err != nil {
 		return nil, err
 	}
-	res.TTFB = time.Since(res.Start)
-	res.Status = resp.StatusCode
-	var body []byte
-	if keep {
-		body, err = io.ReadAll(resp.Body)
-		res.Bytes = int64(len(body))
-	} else {
-		res.Bytes, err = io.Copy(io.Discard, resp.Body)
-	}
-	resp.Body.Close()
+	body, err := readBody(resp, keep, res)
 	if err != nil {
 		return nil, err
 	}
@@ -198,16 +189,7 @@ func (s *Std) Get(ctx context.Context, u *url.URL, kind Kind, keep bool) ([]byte
 		res.Err, res.Total = err, time.Since(res.Start)
 		return nil, res
 	}
-	res.TTFB = time.Since(res.Start)
-	res.Status = resp.StatusCode
-	var body []byte
-	if keep {
-		body, err = io.ReadAll(resp.Body)
-		res.Bytes = int64(len(body))
-	} else {
-		res.Bytes, err = io.Copy(io.Discard, resp.Body)
-	}
-	resp.Body.Close()
+	body, err := readBody(resp, keep, &res)
 	res.Total = time.Since(res.Start)
 	if err != nil && !errors.Is(err, io.EOF) {
 		res.Err = err
@@ -217,3 +199,19 @@ func (s *Std) Get(ctx context.Context, u *url.URL, kind Kind, keep bool) ([]byte
 
 // Close implements Fetcher.
 func (s *Std) Close() { s.tr.CloseIdleConnections() }
+
+// readBody notes the time to first byte and the status of resp, then reads
+// its body: kept when keep is set, else discarded.
+func readBody(resp *http.Response, keep bool, res *Result) ([]byte, error) {
+	res.TTFB = time.Since(res.Start)
+	res.Status = resp.StatusCode
+	defer resp.Body.Close()
+	if keep {
+		body, err := io.ReadAll(resp.Body)
+		res.Bytes = int64(len(body))
+		return body, err
+	}
+	var err error
+	res.Bytes, err = io.Copy(io.Discard, resp.Body)
+	return nil, err
+}

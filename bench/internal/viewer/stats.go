@@ -19,6 +19,7 @@ type Stats struct {
 	bytes    int64
 	stalls   int
 	stalled  time.Duration
+	firstErr string
 }
 
 // Record implements Recorder.
@@ -27,6 +28,13 @@ func (s *Stats) Record(r Result) {
 	s.requests++
 	if r.Failed() {
 		s.failed++
+		if s.firstErr == "" {
+			if r.Err != nil {
+				s.firstErr = r.Err.Error()
+			} else {
+				s.firstErr = "status " + strconv.Itoa(r.Status)
+			}
+		}
 	} else {
 		s.ttfb = append(s.ttfb, r.TTFB)
 	}
@@ -47,6 +55,7 @@ type Window struct {
 	Requests, Failed, Stalls int
 	Bytes                    int64
 	Stalled                  time.Duration
+	FirstError               string        // of the failed requests, the first
 	P50, P99, Max            time.Duration // time to first byte of the requests that succeeded
 }
 
@@ -54,8 +63,9 @@ type Window struct {
 func (s *Stats) Take() Window {
 	s.mu.Lock()
 	t := s.ttfb
-	w := Window{Requests: s.requests, Failed: s.failed, Stalls: s.stalls, Bytes: s.bytes, Stalled: s.stalled}
+	w := Window{Requests: s.requests, Failed: s.failed, Stalls: s.stalls, Bytes: s.bytes, Stalled: s.stalled, FirstError: s.firstErr}
 	s.ttfb, s.requests, s.failed, s.stalls, s.bytes, s.stalled = make([]time.Duration, 0, len(t)), 0, 0, 0, 0, 0
+	s.firstErr = ""
 	s.mu.Unlock()
 	if len(t) > 0 {
 		slices.Sort(t)
