@@ -71,6 +71,11 @@ for f in index.m3u8 seg.m4s; do
 		say "bench: overhead: header names differ for $f (see $out/headers-diff-$f.txt)"
 done
 
+# hlsd's own work per request, in process: allocations by the handler chain
+# (the profile to start from: add -cpuprofile/-memprofile to this line).
+(cd "$REPO_DIR" && go test -run '^$' -bench 'BenchmarkPlaylist$|BenchmarkSegment$' -benchmem -benchtime 20000x \
+	./internal/server/) >"$out/gobench.txt" 2>&1 || say "bench: overhead: go test -bench failed (see $out/gobench.txt)"
+
 printf 'round\tserver\tfile\trps\tp99_ms\terrors\n' >"$out/runs.tsv"
 say "bench: overhead: $ROUNDS rounds of wrk -t$THREADS -c$CONNS -d$DURATION, hlsd and bare alternating"
 for r in $(seq "$ROUNDS"); do
@@ -110,6 +115,8 @@ done
 			"$(head -1 <<<"$rs")" "$(tail -1 <<<"$rs")"
 	done
 	awk -F'\t' 'NR > 1 && $6 > 0 {printf "WARNING: round %s %s %s: %s errors\n", $1, $2, $3, $6}' "$out/runs.tsv"
+	printf '\nIn process (go test -bench, internal/server):\n'
+	grep '^Benchmark' "$out/gobench.txt" || true
 	for f in index.m3u8 seg.m4s; do
 		[ -s "$out/headers-diff-$f.txt" ] && { printf 'Header names differ for %s:\n' "$f"; cat "$out/headers-diff-$f.txt"; }
 	done
