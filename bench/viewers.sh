@@ -101,14 +101,7 @@ error_log $tmp/nginx/error.log warn;
 events { worker_connections $(ulimit -Hn); }
 http {
     types { application/vnd.apple.mpegurl m3u8; video/mp4 m4s mp4; }
-    sendfile on;
-    tcp_nopush on;
-    keepalive_timeout 120;
-    keepalive_requests 1000000;
-    access_log off;
-    open_file_cache max=1000 inactive=60s;
-    open_file_cache_valid 60s;
-$(nginx_temp_paths "$tmp/nginx")
+$(nginx_static_http "$tmp/nginx" 120)
     server {
         listen 127.0.0.1:$port;
         location /static/ { alias $www/; add_header Access-Control-Allow-Origin * always; }
