@@ -69,3 +69,18 @@ hlsd_can() {
 	msg=$("$HLSD_BIN" "$1" -h 2>&1 </dev/null)
 	! grep -qi 'not implemented' <<<"$msg" && ! grep -qi 'unknown command' <<<"$msg"
 }
+
+# nginx_static_http DIR KEEPALIVE prints the http-block lines of a
+# performance-minded nginx for static HLS (sendfile, keep-alive for
+# KEEPALIVE seconds, no access log, open_file_cache), with every temporary
+# folder under DIR (nginx refuses to start when the compiled-in ones are
+# not writable).
+nginx_static_http() {
+	local d=$1 t
+	printf '    sendfile on;\n    tcp_nopush on;\n    tcp_nodelay on;\n'
+	printf '    keepalive_timeout %s;\n    keepalive_requests 1000000;\n    access_log off;\n' "$2"
+	printf '    open_file_cache max=1000 inactive=60s;\n    open_file_cache_valid 60s;\n'
+	for t in client_body proxy fastcgi uwsgi scgi; do
+		printf '    %s_temp_path %s/%s;\n' "$t" "$d" "${t%_body}"
+	done
+}

@@ -14,7 +14,14 @@
 # Then the storage contract (bench/store.sh: segments and playlists from the
 # local-disk store vs S3 with a warm local cache, and S3's cold first byte).
 #
-# BENCH_ONLY=serve|ingest|firstplay|otf|store runs one of them; see each for its knobs.
+# Then delivery at scale (issue 15): bench/overhead.sh (hlsd's requests/s
+# against a bare net/http handler serving the same bytes with the same
+# headers) and bench/viewers.sh (the viewer simulator ramping thousands of
+# simulated players against nginx, the bare handler and hlsd; about 12
+# minutes).
+#
+# BENCH_ONLY=serve|overhead|viewers|ingest|firstplay|otf|store runs one of
+# them; see each for its knobs.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -28,6 +35,12 @@ start=$(date +%s)
 only=${BENCH_ONLY:-}
 if [ -z "$only" ] || [ "$only" = serve ]; then
 	"$BENCH_DIR/serve.sh"
+fi
+if [ -z "$only" ] || [ "$only" = overhead ]; then
+	"$BENCH_DIR/overhead.sh"
+fi
+if [ -z "$only" ] || [ "$only" = viewers ]; then
+	"$BENCH_DIR/viewers.sh"
 fi
 if [ -z "$only" ] || [ "$only" = ingest ]; then
 	"$BENCH_DIR/ingest.sh"
@@ -47,7 +60,7 @@ fi
 
 {
 	cat "$OUT_DIR/machine.txt"
-	for b in serve ingest firstplay otf store; do
+	for b in serve overhead viewers ingest firstplay otf store; do
 		[ -f "$OUT_DIR/$b/summary.txt" ] && cat "$OUT_DIR/$b/summary.txt"
 	done
 	printf '\nTook %d s; load average at the end: %s.\n' $(($(date +%s) - start)) "$(cut -d' ' -f1-3 /proc/loadavg)"

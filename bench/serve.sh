@@ -81,19 +81,7 @@ http {
         video/mp4 m4s mp4;
     }
     default_type application/octet-stream;
-    sendfile on;
-    tcp_nopush on;
-    tcp_nodelay on;
-    keepalive_timeout 65;
-    keepalive_requests 1000000;
-    access_log off;
-    open_file_cache max=1000 inactive=60s;
-    open_file_cache_valid 60s;
-    client_body_temp_path $tmp/nginx/body;
-    proxy_temp_path $tmp/nginx/proxy;
-    fastcgi_temp_path $tmp/nginx/fastcgi;
-    uwsgi_temp_path $tmp/nginx/uwsgi;
-    scgi_temp_path $tmp/nginx/scgi;
+$(nginx_static_http "$tmp/nginx" 65)
     server {
         listen 127.0.0.1:${port[nginx]};
         root $www;

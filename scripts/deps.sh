@@ -4,7 +4,8 @@
 #   run   ffmpeg/ffprobe (the server transcodes with them), nodejs/npm and
 #         the web/ npm packages (hls.js, tus-js-client: the web UI's build)
 #   test  + Debian's chromium (browser tests)
-#   bench + nginx and wrk (the reference server and the load generator)
+#   bench + nginx and wrk (the reference server and the load generator),
+#         openssl (the viewer benchmark's self-signed certificate)
 # As root (or with passwordless sudo) it runs apt-get; otherwise it names the
 # packages to install and fails.
 set -euo pipefail
@@ -28,6 +29,7 @@ esac
 if [ "$mode" = bench ]; then
 	want nginx nginx-light
 	want wrk wrk
+	want openssl openssl
 fi
 
 if [ ${#need[@]} -gt 0 ]; then

@@ -53,7 +53,7 @@ func (c *securityConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.Limits.AuthBurst, "auth-burst", server.DefaultLimits.AuthBurst, "sign-ins and playback tokens a client may ask at once")
 	fs.IntVar(&c.Limits.UploadsPerHour, "max-uploads-per-hour", server.DefaultLimits.UploadsPerHour, "new uploads per hour per client address (-1: no limit)")
 	fs.StringVar(&c.exempt, "rate-limit-exempt", "127.0.0.0/8,::1/128", "comma-separated client `networks` never rate-limited (default: loopback, i.e. local tools and a reverse proxy on this host, which should limit instead); empty: none")
-	fs.IntVar(&c.MaxConns, "max-conns", 1024, "most open client connections; more wait in the listen queue (0: no limit)")
+	fs.IntVar(&c.MaxConns, "max-conns", server.DefaultMaxConns(), "most open client connections; more wait in the listen queue (0: no limit; default: the open-file limit, raised to its hard limit at start, less an eighth kept for files)")
 	fs.StringVar(&c.frameAncestors, "frame-ancestors", "*", "space- or comma-separated `origins` whose pages may embed the /embed/ player (https://site.example), 'self', or *")
 }
 

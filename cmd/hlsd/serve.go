@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -151,6 +152,9 @@ func newLogger(w io.Writer, format string) *slog.Logger {
 // the listener, and closed after it stops.
 func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 	logger := newLogger(m.Stderr, cfg.LogFormat)
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(server.DefaultGCPercent)
+	}
 
 	mediaDir := filepath.Join(cfg.DataDir, "media")
 	if err := os.MkdirAll(mediaDir, 0o755); err != nil {

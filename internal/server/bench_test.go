@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -16,6 +17,10 @@ func (w *discardWriter) Header() http.Header         { return w.h }
 func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (w *discardWriter) WriteHeader(int)             {}
 
+// ReadFrom stands for the connection's sendfile: the body is drained
+// without the 32 KiB buffer io.Copy would allocate for a plain Writer.
+func (w *discardWriter) ReadFrom(r io.Reader) (int64, error) { return io.Copy(io.Discard, r) }
+
 // BenchmarkPlaylist measures a cached playlist answered in-process
 // (go test -bench Playlist -benchmem ./internal/server/).
 func BenchmarkPlaylist(b *testing.B) {
@@ -29,7 +34,8 @@ func BenchmarkSegment(b *testing.B) {
 
 func benchPath(b *testing.B, path string, header map[string]string) {
 	tr := newTree(b)
-	s, err := server.New(server.Config{DataDir: tr.data, StaticDir: tr.static})
+	// As hlsd serve runs it: finished playlists rechecked once a second.
+	s, err := server.New(server.Config{DataDir: tr.data, StaticDir: tr.static, PlaylistRecheck: server.DefaultPlaylistRecheck})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -258,7 +258,7 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s.routes()
-	s.handler = s.instrument(rejectBadPaths(s.limit(s.bodyTimeout(s.mux))))
+	s.handler = s.instrument(rejectBadPaths(s.delivery(s.limit(s.bodyTimeout(s.mux)))))
 	return s, nil
 }
 
