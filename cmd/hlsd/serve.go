@@ -74,7 +74,7 @@ func (m *Main) parseServeFlags(args []string) (serveConfig, error) {
 	fs.StringVar(&maxUpload, "max-upload", "20GiB", "largest accepted upload (`size` with unit: 100MB, 20GiB)")
 	fs.StringVar(&cfg.WatchDir, "watch", "", "import media files dropped in `dir` once their size stops changing")
 	fs.StringVar(&cfg.WebhookURL, "webhook", "", "POST media.ready, media.failed and media.deleted events to `url`")
-	fs.StringVar(&cfg.WebhookSecret, "webhook-secret", "", "sign webhook requests with HMAC-SHA256 and this `secret` (Hlsd-Signature header)")
+	fs.StringVar(&cfg.WebhookSecret, "webhook-secret", "", "sign webhook requests (Standard Webhooks) with this `secret`: whsec_<base64>, or any string used as the key bytes")
 	fs.BoolVar(&cfg.KeepSource, "keep-source-rendition", true, "keep the source rendition (an H.264/AAC MP4 upload served as is, playable at once) once the ladder is done, when it is taller than the top rung")
 	cfg.Security.register(fs)
 	if err := m.parseFlags(fs, args); err != nil {

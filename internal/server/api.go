@@ -41,7 +41,7 @@ func (s *Server) apiRoutes() {
 		method, path, _ := strings.Cut(pattern, " ")
 		s.mux.Handle(method+" "+APIPrefix+path, s.apiCORS(s.requireAuth(h)))
 	}
-	api("POST /media", s.handleCreateMedia)
+	s.mux.Handle("POST "+APIPrefix+"/media", s.apiCORS(s.requireAuth(s.countUploads(http.HandlerFunc(s.handleCreateMedia)))))
 	api("GET /media", s.handleListMedia)
 	api("GET /media/{id}", s.handleGetMedia)
 	api("PATCH /media/{id}", s.handleUpdateMedia)
@@ -51,7 +51,7 @@ func (s *Server) apiRoutes() {
 	// tus 1.0 at /api/v1/uploads, routed further by tusd. POST on an
 	// upload is for clients that send PATCH as X-HTTP-Method-Override;
 	// GET (and HEAD) of a finished upload tells its media id.
-	tus := s.apiCORS(s.requireAuth(s.tus))
+	tus := s.apiCORS(s.requireAuth(s.countUploads(s.tus)))
 	for _, p := range []string{"POST /uploads", "POST /uploads/{$}", "GET /uploads/{upload}",
 		"PATCH /uploads/{upload}", "DELETE /uploads/{upload}", "POST /uploads/{upload}"} {
 		method, path, _ := strings.Cut(p, " ")
