@@ -38,6 +38,8 @@ type serveConfig struct {
 	WatchDir      string
 	WebhookURL    string
 	WebhookSecret string
+	// MetricsAddr, when set, serves /metrics there instead of on Addr.
+	MetricsAddr string
 	// KeepSource keeps the source rendition in a finished presentation
 	// when it is taller than the ladder's top rung.
 	KeepSource bool
@@ -75,6 +77,7 @@ func (m *Main) parseServeFlags(args []string) (serveConfig, error) {
 	fs.StringVar(&cfg.WatchDir, "watch", "", "import media files dropped in `dir` once their size stops changing")
 	fs.StringVar(&cfg.WebhookURL, "webhook", "", "POST media.ready, media.failed and media.deleted events to `url`")
 	fs.StringVar(&cfg.WebhookSecret, "webhook-secret", "", "sign webhook requests (Standard Webhooks) with this `secret`: whsec_<base64>, or any string used as the key bytes")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve /metrics on this separate `address` (host:port) instead of on --addr")
 	fs.BoolVar(&cfg.KeepSource, "keep-source-rendition", true, "keep the source rendition (an H.264/AAC MP4 upload served as is, playable at once) once the ladder is done, when it is taller than the top rung")
 	cfg.Security.register(fs)
 	if err := m.parseFlags(fs, args); err != nil {
@@ -166,6 +169,12 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 	if err != nil {
 		return err
 	}
+	m.printWebhookSecret(cfg.WebhookSecret)
+	registry := server.NewRegistry()
+	libMetrics, err := server.NewLibraryMetrics(registry)
+	if err != nil {
+		return err
+	}
 	lib, err := library.New(ctx, library.Config{
 		DataDir:       cfg.DataDir,
 		Workers:       cfg.Workers,
@@ -178,6 +187,7 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		WatchVisibility: cfg.Security.DefaultVisibility,
 		WatchEncrypt:    cfg.Security.Encrypt,
 		Present:         server.PresentMedia,
+		Metrics:         libMetrics,
 
 		DropSourceRendition: !cfg.KeepSource,
 	})
@@ -205,6 +215,8 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		TLSCertFile:     cfg.TLSCert,
 		TLSKeyFile:      cfg.TLSKey,
 		ShutdownTimeout: cfg.ShutdownTimeout,
+		Registry:        registry,
+		SeparateMetrics: cfg.MetricsAddr != "",
 
 		Signing:           keyring,
 		DefaultVisibility: cfg.Security.DefaultVisibility,
@@ -218,6 +230,13 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		return err
 	}
 	defer srv.Close()
+	if cfg.MetricsAddr != "" {
+		stop, err := serveMetrics(ctx, cfg.MetricsAddr, srv.MetricsHandler(), logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
