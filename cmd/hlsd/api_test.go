@@ -25,10 +25,15 @@ import (
 
 	"github.com/hlsd/hlsd"
 	"github.com/hlsd/hlsd/internal/browsertest"
+	"github.com/hlsd/hlsd/internal/openapitest"
 	"github.com/hlsd/hlsd/internal/server"
 	"github.com/hlsd/hlsd/internal/testmedia"
 	"github.com/hlsd/hlsd/internal/webhook"
 )
+
+// apiHTTP sends the API tests' requests: every response is checked against
+// docs/openapi.yaml (internal/openapitest).
+var apiHTTP = openapitest.Client()
 
 // apiClient calls a running hlsd's REST API over 127.0.0.1, as curl would.
 type apiClient struct {
@@ -46,7 +51,7 @@ func (c apiClient) call(t *testing.T, method, path string, body io.Reader, heade
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apiHTTP.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -450,7 +455,7 @@ func TestAPIParallelUploads(t *testing.T) {
 			defer f.Close()
 			req, _ := http.NewRequest("POST", c.base+"/api/v1/media?filename="+filepath.Base(f.Name())+"&title=p"+strconv.Itoa(i), f)
 			req.Header.Set("Authorization", "Bearer "+c.token)
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := apiHTTP.Do(req)
 			if err != nil {
 				t.Error(err)
 				return

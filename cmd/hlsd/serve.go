@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hlsd/hlsd"
+	"github.com/hlsd/hlsd/docs"
 	"github.com/hlsd/hlsd/internal/library"
 	"github.com/hlsd/hlsd/internal/server"
 )
@@ -201,8 +202,13 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		return err
 	}
 
+	spec, err := docs.OpenAPIJSON()
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{
 		Library:         lib,
+		OpenAPI:         spec,
 		APIToken:        token,
 		MaxUpload:       cfg.MaxUpload,
 		DataDir:         cfg.DataDir,

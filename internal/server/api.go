@@ -58,6 +58,11 @@ func (s *Server) apiRoutes() {
 		s.mux.Handle(method+" "+APIPrefix+path, tus)
 	}
 
+	// The OpenAPI document, without a token (openapi.go).
+	if s.openAPI != nil {
+		s.mux.Handle("GET "+APIPrefix+"/openapi.json", s.apiCORS(http.HandlerFunc(s.handleOpenAPI)))
+	}
+
 	// Preflights of any API route, and a JSON 404 for unknown API paths.
 	s.mux.Handle("OPTIONS "+APIPrefix+"/", s.apiCORS(http.HandlerFunc(s.handleAPIOptions)))
 	s.mux.Handle(APIPrefix+"/", s.apiCORS(s.requireAuth(http.HandlerFunc(s.handleAPINotFound))))
@@ -159,6 +164,17 @@ func (s *Server) apiError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="hlsd"`)
 	}
 	s.writeJSON(w, status, apiErrorBody{Error: apiErrorDetail{Code: code, Message: hlsd.ErrorMessage(err)}})
+}
+
+// badAPIPath answers an API request whose path is malformed (encoded
+// slashes, control characters; see badPath) with the API's JSON error.
+func badAPIPath(w http.ResponseWriter) {
+	h := w.Header()
+	h["Content-Type"] = hdrJSON
+	h["Cache-Control"] = hdrNoStore
+	h["X-Content-Type-Options"] = hdrNosniff
+	w.WriteHeader(http.StatusBadRequest)
+	w.Write([]byte(`{"error":{"code":"invalid","message":"the request path is malformed"}}` + "\n"))
 }
 
 // writeJSON writes v as the JSON body of a response with the given status.

@@ -104,6 +104,10 @@ type Config struct {
 	APIToken string
 	// MaxUpload is the largest accepted upload in bytes (0: no limit).
 	MaxUpload int64
+	// OpenAPI, when set with Library, is served without a token at
+	// /api/v1/openapi.json: the API's OpenAPI document as JSON
+	// (docs.OpenAPIJSON).
+	OpenAPI []byte
 
 	// Security (signed.go, ratelimit.go, headers.go; docs/security.md).
 
@@ -150,7 +154,8 @@ type Server struct {
 	// only packaged on the fly at /hls/{id}/source/... (source.go).
 	sources *tree
 
-	tus http.Handler // tus uploads (api_tus.go), with Library only
+	tus     http.Handler // tus uploads (api_tus.go), with Library only
+	openAPI *openAPIDoc  // the OpenAPI document (openapi.go), or nil
 
 	access  *accessCache     // visibility of media, for delivery (signed.go)
 	keys    *os.Root         // DATA/keys, with Library only (signed.go)
@@ -251,6 +256,9 @@ func New(cfg Config) (*Server, error) {
 		if s.tus, err = s.newTus(); err != nil {
 			s.Close()
 			return nil, err
+		}
+		if cfg.OpenAPI != nil {
+			s.openAPI = newOpenAPIDoc(cfg.OpenAPI)
 		}
 	}
 	s.routes()
