@@ -29,6 +29,7 @@ import (
 	"github.com/hlsd/hlsd/internal/server"
 	"github.com/hlsd/hlsd/internal/testmedia"
 	"github.com/hlsd/hlsd/internal/webhook"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
 // apiHTTP sends the API tests' requests: every response is checked against
@@ -725,8 +726,8 @@ func TestAPIBadInputs(t *testing.T) {
 
 // TestWatchFolderAndWebhook runs `hlsd serve --watch DIR --webhook URL
 // --webhook-secret S`: a file dropped in DIR becomes ready media (listed by
-// the API), and the receiver gets signed media.ready and media.deleted
-// events carrying the API's media object.
+// the API), and the receiver gets media.ready and media.deleted events
+// carrying the API's media object, signed per Standard Webhooks.
 func TestWatchFolderAndWebhook(t *testing.T) {
 	if testing.Short() {
 		t.Skip("transcodes: skipped with -short")
@@ -739,10 +740,19 @@ func TestWatchFolderAndWebhook(t *testing.T) {
 	events := make(chan got, 10)
 	hook := httptestServer(t, func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if err := webhook.Verify(secret, r.Header.Get(webhook.HeaderSignature), body, 0, time.Now()); err != nil {
+		// The Standard Webhooks project's verifier, given the whsec_ form
+		// of the plain secret, as a receiver would be.
+		wh, err := standardwebhooks.NewWebhook(webhook.FormatSecret([]byte(secret)))
+		if err == nil {
+			err = wh.Verify(body, r.Header)
+		}
+		if err != nil {
 			t.Errorf("webhook signature: %v", err)
 			w.WriteHeader(400)
 			return
+		}
+		if err := webhook.Verify(secret, r.Header.Get(webhook.HeaderSignature), body, 0, time.Now()); err != nil {
+			t.Errorf("deprecated Hlsd-Signature: %v", err)
 		}
 		var ev struct {
 			Type string
