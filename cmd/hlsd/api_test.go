@@ -626,6 +626,7 @@ func TestServeLibraryFlags(t *testing.T) {
 		{"no workers", []string{"--workers", "0"}, "--workers must be at least 1"},
 		{"secret without webhook", []string{"--webhook-secret", "s"}, "--webhook-secret needs --webhook"},
 		{"webhook not http", []string{"--webhook", "ftp://x"}, `--webhook "ftp://x": want an http:// or https:// URL`},
+		{"bad whsec secret", []string{"--webhook", "http://127.0.0.1:1/hook", "--webhook-secret", "whsec_not base64"}, "--webhook-secret: the webhook secret starts with whsec_ but the rest is not base64"},
 		{"short token", []string{"--api-token", "short"}, "--api-token must be at least 16 characters"},
 	}
 	for _, tt := range tests {
