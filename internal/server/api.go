@@ -169,13 +169,10 @@ func (s *Server) apiError(w http.ResponseWriter, r *http.Request, err error) {
 // badAPIPath answers an API request whose path is malformed (encoded
 // slashes, control characters; see badPath) with the API's JSON error.
 func badAPIPath(w http.ResponseWriter) {
-	h := w.Header()
-	h["Content-Type"] = hdrJSON
-	h["Cache-Control"] = hdrNoStore
-	h["X-Content-Type-Options"] = hdrNosniff
-	w.WriteHeader(http.StatusBadRequest)
-	w.Write([]byte(`{"error":{"code":"invalid","message":"the request path is malformed"}}` + "\n"))
+	writeJSONBody(w, http.StatusBadRequest, badAPIPathBody)
 }
+
+var badAPIPathBody = []byte(`{"error":{"code":"invalid","message":"the request path is malformed"}}` + "\n")
 
 // writeJSON writes v as the JSON body of a response with the given status.
 func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
@@ -185,12 +182,17 @@ func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 		status = http.StatusInternalServerError
 		b = []byte(`{"error":{"code":"internal","message":"Internal error."}}`)
 	}
+	writeJSONBody(w, status, append(b, '\n'))
+}
+
+// writeJSONBody sends b, a JSON document, with the API's headers.
+func writeJSONBody(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
 	h["Content-Type"] = hdrJSON
 	h["Cache-Control"] = hdrNoStore
 	h["X-Content-Type-Options"] = hdrNosniff
 	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	w.Write(b)
 }
 
 // decodeJSON reads a JSON object body into v: Content-Type must be JSON,

@@ -1,9 +1,8 @@
-package server
+package server_test
 
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/hlsd/hlsd/internal/library"
+	"github.com/hlsd/hlsd/internal/server"
 )
 
 // TestReadyz checks /readyz against a real library: everything ok is 200;
@@ -39,7 +39,7 @@ func TestReadyz(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { lib.Stop(context.Background()) })
-			srv, err := New(Config{DataDir: data, Library: lib, APIToken: apiTestToken})
+			srv, err := server.New(server.Config{DataDir: data, Library: lib, APIToken: "readyz-token-0123456789"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -49,7 +49,7 @@ func TestReadyz(t *testing.T) {
 			}
 			ts := httptest.NewServer(srv)
 			defer ts.Close()
-			res, body := fetch(t, ts.URL+"/readyz")
+			res, body := get(t, ts.URL+"/readyz", nil)
 			if res.StatusCode != tt.status || res.Header.Get("Content-Type") != "application/json" {
 				t.Errorf("GET /readyz = %d %s, want %d application/json", res.StatusCode, res.Header.Get("Content-Type"), tt.status)
 			}
@@ -86,7 +86,7 @@ func TestReadyz(t *testing.T) {
 					t.Errorf("check %s failed: %s", name, body)
 				}
 			}
-			if res, _ := fetch(t, ts.URL+"/healthz"); res.StatusCode != http.StatusOK {
+			if res, _ := get(t, ts.URL+"/healthz", nil); res.StatusCode != http.StatusOK {
 				t.Errorf("GET /healthz = %d, want 200", res.StatusCode)
 			}
 		})
@@ -96,54 +96,14 @@ func TestReadyz(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(data, "media"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Config{DataDir: data})
+	srv, err := server.New(server.Config{DataDir: data})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
-	if res, body := fetch(t, ts.URL+"/readyz"); res.StatusCode != 200 || !strings.Contains(string(body), `"store":{"ok":true}`) {
+	if res, body := get(t, ts.URL+"/readyz", nil); res.StatusCode != 200 || !strings.Contains(string(body), `"store":{"ok":true}`) {
 		t.Errorf("delivery-only /readyz = %d %s", res.StatusCode, body)
-	}
-}
-
-// fetch GETs url and returns the response and its body.
-func fetch(t *testing.T, url string) (*http.Response, []byte) {
-	t.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res, b
-}
-
-// TestOpenAPIServed fetches /api/v1/openapi.json without a token, through
-// the checking client (so the route itself is documented): it is the
-// document of docs/openapi.yaml, and a second request with its ETag is 304.
-func TestOpenAPIServed(t *testing.T) {
-	e := newAPIEnv(t, 0)
-	r := e.do(t, apiReq{method: "GET", path: "/api/v1/openapi.json", noAuth: true})
-	if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/json" {
-		t.Fatalf("GET /api/v1/openapi.json = %d %s", r.status, r.header.Get("Content-Type"))
-	}
-	var doc struct {
-		OpenAPI string         `json:"openapi"`
-		Paths   map[string]any `json:"paths"`
-	}
-	if err := json.Unmarshal(r.body, &doc); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(doc.OpenAPI, "3.") || doc.Paths["/api/v1/media/{id}"] == nil {
-		t.Errorf("served document: openapi %q, paths %d", doc.OpenAPI, len(doc.Paths))
-	}
-	etag := r.header.Get("ETag")
-	if r2 := e.do(t, apiReq{method: "GET", path: "/api/v1/openapi.json", noAuth: true, header: map[string]string{"If-None-Match": etag}}); etag == "" || r2.status != http.StatusNotModified {
-		t.Errorf("revalidation with ETag %q = %d, want 304", etag, r2.status)
 	}
 }
