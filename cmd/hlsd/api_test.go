@@ -25,10 +25,16 @@ import (
 
 	"github.com/hlsd/hlsd"
 	"github.com/hlsd/hlsd/internal/browsertest"
+	"github.com/hlsd/hlsd/internal/openapitest"
 	"github.com/hlsd/hlsd/internal/server"
 	"github.com/hlsd/hlsd/internal/testmedia"
 	"github.com/hlsd/hlsd/internal/webhook"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
+
+// apiHTTP sends the API tests' requests: every response is checked against
+// docs/openapi.yaml (internal/openapitest).
+var apiHTTP = openapitest.Client()
 
 // apiClient calls a running hlsd's REST API over 127.0.0.1, as curl would.
 type apiClient struct {
@@ -46,7 +52,7 @@ func (c apiClient) call(t *testing.T, method, path string, body io.Reader, heade
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apiHTTP.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -450,7 +456,7 @@ func TestAPIParallelUploads(t *testing.T) {
 			defer f.Close()
 			req, _ := http.NewRequest("POST", c.base+"/api/v1/media?filename="+filepath.Base(f.Name())+"&title=p"+strconv.Itoa(i), f)
 			req.Header.Set("Authorization", "Bearer "+c.token)
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := apiHTTP.Do(req)
 			if err != nil {
 				t.Error(err)
 				return
@@ -620,6 +626,7 @@ func TestServeLibraryFlags(t *testing.T) {
 		{"no workers", []string{"--workers", "0"}, "--workers must be at least 1"},
 		{"secret without webhook", []string{"--webhook-secret", "s"}, "--webhook-secret needs --webhook"},
 		{"webhook not http", []string{"--webhook", "ftp://x"}, `--webhook "ftp://x": want an http:// or https:// URL`},
+		{"bad whsec secret", []string{"--webhook", "http://127.0.0.1:1/hook", "--webhook-secret", "whsec_not base64"}, "--webhook-secret: the webhook secret starts with whsec_ but the rest is not base64"},
 		{"short token", []string{"--api-token", "short"}, "--api-token must be at least 16 characters"},
 	}
 	for _, tt := range tests {
@@ -720,8 +727,8 @@ func TestAPIBadInputs(t *testing.T) {
 
 // TestWatchFolderAndWebhook runs `hlsd serve --watch DIR --webhook URL
 // --webhook-secret S`: a file dropped in DIR becomes ready media (listed by
-// the API), and the receiver gets signed media.ready and media.deleted
-// events carrying the API's media object.
+// the API), and the receiver gets media.ready and media.deleted events
+// carrying the API's media object, signed per Standard Webhooks.
 func TestWatchFolderAndWebhook(t *testing.T) {
 	if testing.Short() {
 		t.Skip("transcodes: skipped with -short")
@@ -734,10 +741,19 @@ func TestWatchFolderAndWebhook(t *testing.T) {
 	events := make(chan got, 10)
 	hook := httptestServer(t, func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if err := webhook.Verify(secret, r.Header.Get(webhook.HeaderSignature), body, 0, time.Now()); err != nil {
+		// The Standard Webhooks project's verifier, given the whsec_ form
+		// of the plain secret, as a receiver would be.
+		wh, err := standardwebhooks.NewWebhook(webhook.FormatSecret([]byte(secret)))
+		if err == nil {
+			err = wh.Verify(body, r.Header)
+		}
+		if err != nil {
 			t.Errorf("webhook signature: %v", err)
 			w.WriteHeader(400)
 			return
+		}
+		if err := webhook.Verify(secret, r.Header.Get(webhook.HeaderSignature), body, 0, time.Now()); err != nil {
+			t.Errorf("deprecated Hlsd-Signature: %v", err)
 		}
 		var ev struct {
 			Type string

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hlsd/hlsd"
+	"github.com/hlsd/hlsd/docs"
 	"github.com/hlsd/hlsd/internal/library"
 	"github.com/hlsd/hlsd/internal/server"
 	"github.com/hlsd/hlsd/internal/watch"
@@ -40,6 +41,8 @@ type serveConfig struct {
 	WatchDir      string
 	WebhookURL    string
 	WebhookSecret string
+	// MetricsAddr, when set, serves /metrics there instead of on Addr.
+	MetricsAddr string
 	// KeepSource keeps the source rendition in a finished presentation
 	// when it is taller than the ladder's top rung.
 	KeepSource bool
@@ -80,7 +83,8 @@ func (m *Main) parseServeFlags(args []string) (serveConfig, error) {
 	fs.StringVar(&maxUpload, "max-upload", "20GiB", "largest accepted upload (`size` with unit: 100MB, 20GiB)")
 	fs.StringVar(&cfg.WatchDir, "watch", "", "import media files dropped in `dir` once their size stops changing")
 	fs.StringVar(&cfg.WebhookURL, "webhook", "", "POST media.ready, media.failed and media.deleted events to `url`")
-	fs.StringVar(&cfg.WebhookSecret, "webhook-secret", "", "sign webhook requests with HMAC-SHA256 and this `secret` (Hlsd-Signature header)")
+	fs.StringVar(&cfg.WebhookSecret, "webhook-secret", "", "sign webhook requests (Standard Webhooks) with this `secret`: whsec_<base64>, or any string used as the key bytes")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve /metrics on this separate `address` (host:port) instead of on --addr")
 	fs.BoolVar(&cfg.KeepSource, "keep-source-rendition", true, "keep the source rendition (an H.264/AAC MP4 upload served as is, playable at once) once the ladder is done, when it is taller than the top rung")
 	// Watch folder and resumable uploads.
 	fs.DurationVar(&cfg.WatchQuiet, "watch-quiet", watch.DefaultQuiet, "how long a file in the --watch folder must stay unchanged (and no writer hold it open) before it is imported")
@@ -184,6 +188,12 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 	if err != nil {
 		return err
 	}
+	m.printWebhookSecret(cfg.WebhookSecret)
+	registry := server.NewRegistry()
+	libMetrics, err := server.NewLibraryMetrics(registry)
+	if err != nil {
+		return err
+	}
 	lib, err := library.New(ctx, library.Config{
 		DataDir:       cfg.DataDir,
 		Workers:       cfg.Workers,
@@ -197,6 +207,7 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		WatchVisibility: cfg.Security.DefaultVisibility,
 		WatchEncrypt:    cfg.Security.Encrypt,
 		Present:         server.PresentMedia,
+		Metrics:         libMetrics,
 
 		DropSourceRendition: !cfg.KeepSource,
 	})
@@ -210,8 +221,13 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		return err
 	}
 
+	spec, err := docs.OpenAPIJSON()
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{
 		Library:         lib,
+		OpenAPI:         spec,
 		APIToken:        token,
 		MaxUpload:       cfg.MaxUpload,
 		UploadExpiry:    cfg.UploadExpiry,
@@ -225,6 +241,8 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		TLSCertFile:     cfg.TLSCert,
 		TLSKeyFile:      cfg.TLSKey,
 		ShutdownTimeout: cfg.ShutdownTimeout,
+		Registry:        registry,
+		SeparateMetrics: cfg.MetricsAddr != "",
 
 		Signing:           keyring,
 		DefaultVisibility: cfg.Security.DefaultVisibility,
@@ -238,6 +256,13 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		return err
 	}
 	defer srv.Close()
+	if cfg.MetricsAddr != "" {
+		stop, err := serveMetrics(ctx, cfg.MetricsAddr, srv.MetricsHandler(), logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hlsd/hlsd/internal/browsertest"
+	"github.com/hlsd/hlsd/internal/openapitest"
 	"github.com/hlsd/hlsd/internal/testmedia"
 )
 
@@ -98,7 +99,8 @@ func get(t *testing.T, url string, header map[string]string) (*http.Response, []
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultTransport.RoundTrip(req)
+	// API and operator paths are checked against docs/openapi.yaml.
+	resp, err := (&openapitest.Transport{}).RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}

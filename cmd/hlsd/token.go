@@ -15,6 +15,7 @@ import (
 
 	"github.com/hlsd/hlsd"
 	"github.com/hlsd/hlsd/internal/library"
+	"github.com/hlsd/hlsd/internal/webhook"
 )
 
 // tokenFile is where the generated API token is kept, inside the data dir.
@@ -44,6 +45,11 @@ func (cfg *serveConfig) checkLibraryFlags(maxUpload string) error {
 		}
 	} else if cfg.WebhookSecret != "" {
 		return hlsd.Errorf(hlsd.EINVALID, "--webhook-secret needs --webhook")
+	}
+	if cfg.WebhookSecret != "" {
+		if _, err := webhook.ParseSecret(cfg.WebhookSecret); err != nil {
+			return hlsd.Errorf(hlsd.EINVALID, "--webhook-secret: %v", err)
+		}
 	}
 	if t := cfg.APIToken; t != "" && (strings.TrimSpace(t) != t || len(t) < 16) {
 		return hlsd.Errorf(hlsd.EINVALID, "--api-token must be at least 16 characters, without surrounding spaces")

@@ -122,6 +122,9 @@ type Config struct {
 	// Present turns a media into the webhook event's data; nil means
 	// NewView (the media with its playback and poster URLs).
 	Present func(*hlsd.Media) any
+	// Metrics receives transcode times and webhook outcomes (observe.go);
+	// nil records nothing.
+	Metrics Metrics
 }
 
 // Upload describes a file given to Create or Import.
@@ -235,6 +238,7 @@ func New(ctx context.Context, cfg Config) (_ *Library, err error) {
 	}
 	if err := river.AddWorkerSafely(workers, &webhook.Worker{
 		URL: cfg.WebhookURL, Secret: cfg.WebhookSecret, Logger: logger.With("component", "webhook"),
+		Observe: l.webhookObserver(),
 	}); err != nil {
 		return nil, err
 	}

@@ -332,6 +332,7 @@ func (w *transcodeWorker) succeed(ctx context.Context, id string, res *Transcode
 	} else if err != nil {
 		return err
 	}
+	l.observeTranscode(res, took)
 	logger.Info("transcode done", "kind", res.Kind, "duration", res.Duration, "renditions", len(res.Renditions), "bytes", res.Bytes, "took", took)
 	return nil
 }

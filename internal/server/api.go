@@ -41,7 +41,7 @@ func (s *Server) apiRoutes() {
 		method, path, _ := strings.Cut(pattern, " ")
 		s.mux.Handle(method+" "+APIPrefix+path, s.apiCORS(s.requireAuth(h)))
 	}
-	api("POST /media", s.handleCreateMedia)
+	s.mux.Handle("POST "+APIPrefix+"/media", s.apiCORS(s.requireAuth(s.countUploads(http.HandlerFunc(s.handleCreateMedia)))))
 	api("GET /media", s.handleListMedia)
 	api("GET /media/{id}", s.handleGetMedia)
 	api("PATCH /media/{id}", s.handleUpdateMedia)
@@ -51,11 +51,16 @@ func (s *Server) apiRoutes() {
 	// tus 1.0 at /api/v1/uploads, routed further by tusd. POST on an
 	// upload is for clients that send PATCH as X-HTTP-Method-Override;
 	// GET (and HEAD) of a finished upload tells its media id.
-	tus := s.apiCORS(s.requireAuth(s.tus))
+	tus := s.apiCORS(s.requireAuth(s.countUploads(s.tus)))
 	for _, p := range []string{"POST /uploads", "POST /uploads/{$}", "GET /uploads/{upload}",
 		"PATCH /uploads/{upload}", "DELETE /uploads/{upload}", "POST /uploads/{upload}"} {
 		method, path, _ := strings.Cut(p, " ")
 		s.mux.Handle(method+" "+APIPrefix+path, tus)
+	}
+
+	// The OpenAPI document, without a token (openapi.go).
+	if s.openAPI != nil {
+		s.mux.Handle("GET "+APIPrefix+"/openapi.json", s.apiCORS(http.HandlerFunc(s.handleOpenAPI)))
 	}
 
 	// Preflights of any API route, and a JSON 404 for unknown API paths.
@@ -161,6 +166,14 @@ func (s *Server) apiError(w http.ResponseWriter, r *http.Request, err error) {
 	s.writeJSON(w, status, apiErrorBody{Error: apiErrorDetail{Code: code, Message: hlsd.ErrorMessage(err)}})
 }
 
+// badAPIPath answers an API request whose path is malformed (encoded
+// slashes, control characters; see badPath) with the API's JSON error.
+func badAPIPath(w http.ResponseWriter) {
+	writeJSONBody(w, http.StatusBadRequest, badAPIPathBody)
+}
+
+var badAPIPathBody = []byte(`{"error":{"code":"invalid","message":"the request path is malformed"}}` + "\n")
+
 // writeJSON writes v as the JSON body of a response with the given status.
 func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
@@ -169,12 +182,17 @@ func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 		status = http.StatusInternalServerError
 		b = []byte(`{"error":{"code":"internal","message":"Internal error."}}`)
 	}
+	writeJSONBody(w, status, append(b, '\n'))
+}
+
+// writeJSONBody sends b, a JSON document, with the API's headers.
+func writeJSONBody(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
 	h["Content-Type"] = hdrJSON
 	h["Cache-Control"] = hdrNoStore
 	h["X-Content-Type-Options"] = hdrNosniff
 	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	w.Write(b)
 }
 
 // decodeJSON reads a JSON object body into v: Content-Type must be JSON,

@@ -19,7 +19,9 @@ import (
 	"time"
 
 	"github.com/hlsd/hlsd"
+	"github.com/hlsd/hlsd/docs"
 	"github.com/hlsd/hlsd/internal/library"
+	"github.com/hlsd/hlsd/internal/openapitest"
 )
 
 const apiTestToken = "test-token-0123456789abcdef"
@@ -41,13 +43,20 @@ func newAPIEnv(t *testing.T, maxUpload int64) *apiEnv {
 		t.Fatalf("library.New: %v", err)
 	}
 	t.Cleanup(func() { lib.Stop(context.Background()) })
-	srv, err := New(Config{DataDir: data, Library: lib, APIToken: apiTestToken, MaxUpload: maxUpload})
+	spec, err := docs.OpenAPIJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Config{DataDir: data, Library: lib, APIToken: apiTestToken, MaxUpload: maxUpload, OpenAPI: spec})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
 	t.Cleanup(func() { srv.Close() })
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
+	// Every response of these tests is checked against docs/openapi.yaml.
+	client := ts.Client()
+	client.Transport = &openapitest.Transport{Base: client.Transport}
 	return &apiEnv{srv: srv, lib: lib, ts: ts, data: data}
 }
 

@@ -174,6 +174,10 @@ func validName(name string) bool {
 func rejectBadPaths(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if badPath(r.URL.Path, r.URL.RawPath) {
+			if strings.HasPrefix(r.URL.Path, APIPrefix+"/") { // API errors are JSON
+				badAPIPath(w)
+				return
+			}
 			http.Error(w, "Bad Request", http.StatusBadRequest)
 			return
 		}

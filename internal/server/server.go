@@ -21,7 +21,6 @@ import (
 	"github.com/hlsd/hlsd/internal/library"
 	"github.com/hlsd/hlsd/internal/signing"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -68,9 +67,12 @@ type Config struct {
 	Logger    *slog.Logger
 	AccessLog bool
 	// Registry receives hlsd's metrics and is served at /metrics; nil makes
-	// a new one (never the global default registry) that also holds the Go
-	// runtime and process collectors.
+	// one with NewRegistry.
 	Registry *prometheus.Registry
+	// SeparateMetrics leaves /metrics off this server's routes: hlsd serve
+	// --metrics-addr serves MetricsHandler on a listener of its own, for
+	// operators who do not want metrics public.
+	SeparateMetrics bool
 	// PlaylistMaxAge is the Cache-Control max-age of finished (VOD,
 	// #EXT-X-ENDLIST) and multivariant playlists; growing playlists are
 	// always sent with no-cache.
@@ -107,6 +109,10 @@ type Config struct {
 	// expired ones are removed (tests shorten it; tus_expiry.go).
 	UploadExpiry time.Duration
 	uploadSweep  time.Duration
+	// OpenAPI, when set with Library, is served without a token at
+	// /api/v1/openapi.json: the API's OpenAPI document as JSON
+	// (docs.OpenAPIJSON).
+	OpenAPI []byte
 
 	// Security (signed.go, ratelimit.go, headers.go; docs/security.md).
 
@@ -155,6 +161,7 @@ type Server struct {
 
 	tus     http.Handler // tus uploads (api_tus.go), with Library only
 	uploads *tusUploads  // their expiry (tus_expiry.go), with Library only
+	openAPI *openAPIDoc  // the OpenAPI document (openapi.go), or nil
 
 	access  *accessCache     // visibility of media, for delivery (signed.go)
 	keys    *os.Root         // DATA/keys, with Library only (signed.go)
@@ -191,11 +198,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.CORSOrigins = []string{"*"}
 	}
 	if cfg.Registry == nil {
-		// A registry of our own, never the global default; with the Go
-		// runtime and process series operators expect next to ours.
-		cfg.Registry = prometheus.NewRegistry()
-		cfg.Registry.MustRegister(collectors.NewGoCollector(),
-			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		cfg.Registry = NewRegistry()
 	}
 	logger := cfg.Logger
 	if logger == nil {
@@ -237,6 +240,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if cfg.Library != nil {
+		if err := cfg.Registry.Register(newLibraryCollector(cfg.Library, logger)); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
 		if cfg.APIToken == "" {
 			s.Close()
 			return nil, errors.New("server: the API needs a token")
@@ -256,6 +263,9 @@ func New(cfg Config) (*Server, error) {
 			s.Close()
 			return nil, err
 		}
+		if cfg.OpenAPI != nil {
+			s.openAPI = newOpenAPIDoc(cfg.OpenAPI)
+		}
 	}
 	s.routes()
 	s.handler = s.instrument(rejectBadPaths(s.delivery(s.limit(s.bodyTimeout(s.mux)))))
@@ -267,9 +277,10 @@ func New(cfg Config) (*Server, error) {
 // reads in one place.
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{
-		ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelError),
-	}))
+	s.mux.HandleFunc("GET /readyz", s.handleReady) // health.go
+	if !s.cfg.SeparateMetrics {
+		s.mux.Handle("GET /metrics", s.MetricsHandler())
+	}
 
 	// Delivery. GET also answers HEAD; OPTIONS is the CORS preflight; any
 	// other method gets the mux's 405 with an Allow header.
@@ -288,6 +299,14 @@ func (s *Server) routes() {
 		s.signedRoutes() // signed playback and playback tokens, signed.go
 		s.uiRoutes()     // web UI: pages, sign-in, assets (ui.go)
 	}
+}
+
+// MetricsHandler serves the registry's metrics in Prometheus' formats; it
+// is mounted at /metrics unless Config.SeparateMetrics is set.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelError),
+	})
 }
 
 // Handle registers an extra route on the server's mux (pattern as for

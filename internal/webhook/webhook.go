@@ -9,24 +9,36 @@
 //
 // # The request
 //
+// Requests follow the Standard Webhooks specification
+// (https://www.standardwebhooks.com/), so that receivers can check them with
+// the official verifier libraries of any language:
+//
 //	POST <url>
 //	Content-Type: application/json
-//	Hlsd-Event-Id: evt_...            (the same on every retry: deduplicate on it)
-//	Hlsd-Signature: t=1767225600,v1=5257a869e7ec...
+//	webhook-id: evt_...               (the same on every retry: deduplicate on it)
+//	webhook-timestamp: 1767225600     (unix seconds of this attempt)
+//	webhook-signature: v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+//	Hlsd-Event-Id: evt_...            (deprecated: same as webhook-id)
+//	Hlsd-Signature: t=1767225600,v1=5257a869e7ec...   (deprecated)
 //
 //	{"id":"evt_...","type":"media.ready","created_at":"...","data":{ media object }}
 //
 // Any 2xx answer is success; anything else, or no answer within
 // DeliveryTimeout, is retried.
 //
-// # Verifying a request
+// # Signatures
 //
-// As with Stripe's scheme: split Hlsd-Signature on ",", take t (unix
-// seconds) and every v1; compute hex(HMAC-SHA256(secret, t + "." + raw
-// body)) over the raw bytes received (before any JSON parsing); accept when it
-// equals one v1 (compare in constant time) and t is within a few minutes of
-// now (to refuse replays). Verify does exactly this. Without --webhook-secret
-// no signature header is sent.
+// webhook-signature is "v1," and the base64 of HMAC-SHA256(key,
+// id + "." + timestamp + "." + raw body). The key comes from --webhook-secret:
+// a Standard Webhooks secret "whsec_<base64>" stands for the bytes its
+// base64 encodes; any other string is used as the key bytes themselves (and
+// its whsec_ form, FormatSecret, is what receivers' libraries take).
+//
+// Hlsd-Signature and Hlsd-Event-Id are this package's first scheme, kept for
+// one release beside the standard headers so that existing receivers keep
+// working: hex(HMAC-SHA256(secret, t + "." + raw body)) keyed by the
+// --webhook-secret string exactly as given (Sign, Verify). Without
+// --webhook-secret no signature header is sent.
 package webhook
 
 import (
@@ -35,6 +47,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -56,11 +69,59 @@ const (
 	MediaDeleted = "media.deleted"
 )
 
-// Headers of a delivery.
+// Headers of a delivery, as named by the Standard Webhooks specification.
+const (
+	HeaderWebhookID        = "webhook-id"
+	HeaderWebhookTimestamp = "webhook-timestamp"
+	HeaderWebhookSignature = "webhook-signature"
+)
+
+// Headers of the first signing scheme, sent beside the standard ones for
+// one more release.
+//
+// Deprecated: receivers should verify webhook-signature (HeaderWebhookSignature)
+// and deduplicate on webhook-id (HeaderWebhookID).
 const (
 	HeaderSignature = "Hlsd-Signature"
 	HeaderEventID   = "Hlsd-Event-Id"
 )
+
+// SecretPrefix starts a Standard Webhooks secret: "whsec_" and the base64
+// of the key bytes.
+const SecretPrefix = "whsec_"
+
+// ParseSecret returns the HMAC key a --webhook-secret value stands for: the
+// bytes a "whsec_<base64>" secret encodes, or any other string's own bytes.
+// A whsec_ secret whose base64 is broken, or an empty one, is an error.
+func ParseSecret(secret string) ([]byte, error) {
+	b64, ok := strings.CutPrefix(secret, SecretPrefix)
+	if !ok {
+		if secret == "" {
+			return nil, errors.New("the webhook secret is empty")
+		}
+		return []byte(secret), nil
+	}
+	key, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(key) == 0 {
+		return nil, errors.New("the webhook secret starts with whsec_ but the rest is not base64 of the key (for a plain secret, drop the whsec_ prefix)")
+	}
+	return key, nil
+}
+
+// FormatSecret returns key as a Standard Webhooks secret, "whsec_<base64>",
+// the form receivers give the official verifier libraries.
+func FormatSecret(key []byte) string {
+	return SecretPrefix + base64.StdEncoding.EncodeToString(key)
+}
+
+// SignStandard returns the webhook-signature value of a delivery: "v1," and
+// the base64 of HMAC-SHA256(key, id.timestamp.body).
+func SignStandard(key []byte, id string, t time.Time, body []byte) string {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(id + "." + strconv.FormatInt(t.Unix(), 10) + "."))
+	h.Write(body)
+	return "v1," + base64.StdEncoding.EncodeToString(h.Sum(nil))
+}
 
 // Queue is the River queue of deliveries, apart from transcoding.
 const Queue = "webhook"
@@ -111,6 +172,9 @@ func (Args) InsertOpts() river.InsertOpts {
 }
 
 // Sign returns the Hlsd-Signature value for body sent at t.
+//
+// Deprecated: SignStandard is the webhook-signature that receivers should
+// verify; Hlsd-Signature is sent for one more release.
 func Sign(secret string, t time.Time, body []byte) string {
 	ts := strconv.FormatInt(t.Unix(), 10)
 	return "t=" + ts + ",v1=" + hex.EncodeToString(mac(secret, ts, body))
@@ -127,6 +191,9 @@ func mac(secret, ts string, body []byte) []byte {
 // Verify checks a Hlsd-Signature header against the raw body, as a receiver
 // should: a v1 signature must match and its timestamp be within tolerance of
 // now (zero tolerance means DefaultTolerance).
+//
+// Deprecated: verify webhook-signature with a Standard Webhooks library
+// (github.com/standard-webhooks/standard-webhooks/libraries in Go).
 func Verify(secret, header string, body []byte, tolerance time.Duration, now time.Time) error {
 	if tolerance == 0 {
 		tolerance = DefaultTolerance
@@ -167,8 +234,12 @@ type Worker struct {
 	river.WorkerDefaults[Args]
 	// URL receives the events; when empty, events are dropped (logged).
 	URL string
-	// Secret signs the events; when empty, no signature header is sent.
+	// Secret signs the events (see ParseSecret); when empty, no signature
+	// header is sent.
 	Secret string
+	// Observe, when set, is called after every delivery attempt with its
+	// outcome (nil for a 2xx answer), for metrics.
+	Observe func(err error)
 	// Client sends the requests; nil means a client with DeliveryTimeout.
 	Client *http.Client
 	Logger *slog.Logger
@@ -179,6 +250,14 @@ func (w *Worker) Timeout(*river.Job[Args]) time.Duration { return DeliveryTimeou
 
 // Work sends one event and fails (for River to retry) on any non-2xx answer.
 func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
+	err := w.deliver(ctx, job)
+	if w.Observe != nil && w.URL != "" {
+		w.Observe(err)
+	}
+	return err
+}
+
+func (w *Worker) deliver(ctx context.Context, job *river.Job[Args]) error {
 	ev := job.Args.Event
 	if w.URL == "" {
 		w.logger().Info("webhook dropped: no URL configured", "event", ev.ID, "type", ev.Type)
@@ -196,9 +275,19 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "hlsd-webhook")
+	now := time.Now()
+	// Set directly: the standard's names are lowercase, and Header.Set
+	// would canonicalize them (HTTP/1 names are case-insensitive anyway).
+	req.Header[HeaderWebhookID] = []string{ev.ID}
+	req.Header[HeaderWebhookTimestamp] = []string{strconv.FormatInt(now.Unix(), 10)}
 	req.Header.Set(HeaderEventID, ev.ID)
 	if w.Secret != "" {
-		req.Header.Set(HeaderSignature, Sign(w.Secret, time.Now(), body))
+		key, err := ParseSecret(w.Secret)
+		if err != nil {
+			return river.JobCancel(err)
+		}
+		req.Header[HeaderWebhookSignature] = []string{SignStandard(key, ev.ID, now, body)}
+		req.Header.Set(HeaderSignature, Sign(w.Secret, now, body))
 	}
 	client := w.Client
 	if client == nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,8 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
 type request struct {
@@ -173,5 +176,100 @@ func TestVerify(t *testing.T) {
 	// The signature is HMAC-SHA256 over "<t>.<body>", as documented.
 	if !strings.HasPrefix(good, "t=1767225600,v1=") || len(good) != len("t=1767225600,v1=")+64 {
 		t.Errorf("Sign = %q, want t=<unix>,v1=<64 hex digits>", good)
+	}
+}
+
+// TestStandardWebhooks sends deliveries with the real Worker to a real
+// endpoint on 127.0.0.1 and checks them with the Standard Webhooks
+// project's own Go verifier: with a whsec_ secret, with a plain string (whose
+// whsec_ form is what a receiver is given), and that a changed body or the
+// wrong key is refused. The deprecated Hlsd-Signature still verifies.
+func TestStandardWebhooks(t *testing.T) {
+	reqs := make(chan request, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		reqs <- request{r.Header.Clone(), body}
+	}))
+	defer srv.Close()
+	key := []byte("0123456789abcdef0123456789abcdef")
+	tests := []struct {
+		name, secret string
+		receiver     string // the secret the receiver's library is given
+	}{
+		{"whsec secret", webhook.FormatSecret(key), "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="},
+		{"plain secret", "a plain shared secret", webhook.FormatSecret([]byte("a plain shared secret"))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev, err := webhook.NewEvent(webhook.MediaReady, map[string]any{"id": "abc123def456"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := &webhook.Worker{URL: srv.URL, Secret: tt.secret}
+			var observed []error
+			w.Observe = func(err error) { observed = append(observed, err) }
+			job := &river.Job[webhook.Args]{JobRow: &rivertype.JobRow{Attempt: 1}, Args: webhook.Args{Event: ev}}
+			if err := w.Work(t.Context(), job); err != nil {
+				t.Fatalf("Work: %v", err)
+			}
+			if len(observed) != 1 || observed[0] != nil {
+				t.Errorf("Observe got %v, want one nil", observed)
+			}
+			r := <-reqs
+			if r.header.Get("webhook-id") != ev.ID {
+				t.Errorf("webhook-id = %q, want %q", r.header.Get("webhook-id"), ev.ID)
+			}
+			if ts, err := strconv.ParseInt(r.header.Get("webhook-timestamp"), 10, 64); err != nil || time.Since(time.Unix(ts, 0)).Abs() > time.Hour {
+				t.Errorf("webhook-timestamp = %q, want unix seconds of now", r.header.Get("webhook-timestamp"))
+			}
+			wh, err := standardwebhooks.NewWebhook(tt.receiver)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := wh.Verify(r.body, r.header); err != nil {
+				t.Errorf("Standard Webhooks verifier: %v (webhook-signature %q)", err, r.header.Get("webhook-signature"))
+			}
+			if err := wh.Verify(append(r.body, ' '), r.header); err == nil {
+				t.Error("verifier accepted a changed body")
+			}
+			other, _ := standardwebhooks.NewWebhookRaw([]byte("another key"))
+			if err := other.Verify(r.body, r.header); err == nil {
+				t.Error("verifier accepted the wrong key")
+			}
+			// The deprecated header, keyed by the secret as given.
+			if err := webhook.Verify(tt.secret, r.header.Get(webhook.HeaderSignature), r.body, 0, time.Now()); err != nil {
+				t.Errorf("deprecated Hlsd-Signature: %v", err)
+			}
+			if r.header.Get(webhook.HeaderEventID) != ev.ID {
+				t.Errorf("deprecated Hlsd-Event-Id = %q, want %q", r.header.Get(webhook.HeaderEventID), ev.ID)
+			}
+		})
+	}
+}
+
+func TestParseSecret(t *testing.T) {
+	tests := []struct {
+		secret, wantKey, wantErr string
+	}{
+		{"whsec_aGVsbG8=", "hello", ""},
+		{"hello", "hello", ""},
+		{"whsec_not base64!", "", "not base64"},
+		{"whsec_", "", "not base64"},
+		{"", "", "empty"},
+	}
+	for _, tt := range tests {
+		key, err := webhook.ParseSecret(tt.secret)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ParseSecret(%q) = %q, %v; want error containing %q", tt.secret, key, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || string(key) != tt.wantKey {
+			t.Errorf("ParseSecret(%q) = %q, %v; want %q", tt.secret, key, err, tt.wantKey)
+		}
+	}
+	if got := webhook.FormatSecret([]byte("hello")); got != "whsec_aGVsbG8=" {
+		t.Errorf("FormatSecret = %q", got)
 	}
 }
