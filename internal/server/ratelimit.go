@@ -278,29 +278,62 @@ func (c *limitConn) ReadFrom(r io.Reader) (int64, error) {
 // request body (Config.BodyReadTimeout).
 const DefaultBodyReadTimeout = time.Minute
 
-// bodyTimeout cuts slow-body clients: there is no overall ReadTimeout
-// (a large upload legitimately takes long), so instead every read of a
-// request body must get data within BodyReadTimeout of the previous one. A
-// client that stalls mid-body gets its connection closed and its upload
-// dropped, instead of holding a goroutine, a connection slot and a temp
-// file forever.
+// bodyTimeout bounds the life of a connection carrying a request body,
+// whether or not the handler reads it. There is no overall ReadTimeout (a
+// large upload legitimately takes long), so instead:
+//
+//   - the body must start arriving within BodyReadTimeout, and every later
+//     read must get data within BodyReadTimeout of the previous one: a
+//     client that stalls mid-body gets its connection closed and its upload
+//     dropped, instead of holding a goroutine, a connection slot and a temp
+//     file forever;
+//   - when the handler is done without reading the body to its end (a 401,
+//     405, 404, an early 413, a GET with a body), the read deadline is set
+//     to now. net/http would otherwise wait, with no deadline, for the rest
+//     of the announced body before sending the answer (to reuse the
+//     connection); now its read fails at once, the answer goes out and the
+//     connection is closed. A GET or HEAD never waits for its body at all.
+//
+// Requests without a body pass untouched (no allocation, no deadline).
 func (s *Server) bodyTimeout(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body != nil && r.Body != http.NoBody && s.cfg.BodyReadTimeout > 0 {
-			r.Body = &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: s.cfg.BodyReadTimeout}
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
 		}
+		b := &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: s.cfg.BodyReadTimeout}
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			b.rc.SetReadDeadline(time.Now()) // no route reads a GET body
+		} else if b.idle > 0 {
+			b.rc.SetReadDeadline(time.Now().Add(b.idle))
+		}
+		r.Body = b
 		next.ServeHTTP(w, r)
+		if !b.eof {
+			b.rc.SetReadDeadline(time.Now()) // unsupported writers (tests' recorders) just don't time out
+		}
 	})
 }
 
-// idleBody pushes the connection's read deadline forward before each read.
+// idleBody pushes the connection's read deadline forward before each read,
+// and clears it once the body has been read to its end (net/http then
+// reads the connection in the background to notice a client going away: a
+// deadline left behind would cut a slow handler's request short).
 type idleBody struct {
 	io.ReadCloser
 	rc   *http.ResponseController
 	idle time.Duration
+	eof  bool
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
-	b.rc.SetReadDeadline(time.Now().Add(b.idle)) // unsupported writers (tests' recorders) just don't time out
-	return b.ReadCloser.Read(p)
+	if b.idle > 0 && !b.eof {
+		b.rc.SetReadDeadline(time.Now().Add(b.idle))
+	}
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.eof {
+		b.eof = true
+		b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }

@@ -252,7 +252,7 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s.routes()
-	s.handler = s.instrument(rejectBadPaths(s.limit(s.bodyTimeout(s.mux))))
+	s.handler = s.bodyTimeout(s.instrument(rejectBadPaths(s.limit(s.mux))))
 	return s, nil
 }
 
