@@ -48,7 +48,11 @@ const maxBuckets = 100_000
 // rateLimits is the server's set of limiters; a nil limiter is disabled.
 type rateLimits struct {
 	api, auth, uploads *limiter
-	exempt             []netip.Prefix
+	// refused counts refused credentials (wrong bearer tokens and sign-in
+	// tokens), at the auth rate: while it is empty, every credential from
+	// that address is refused with 429 before it is compared (auth.go).
+	refused *limiter
+	exempt  []netip.Prefix
 }
 
 func newRateLimits(l Limits) *rateLimits {
@@ -73,6 +77,7 @@ func newRateLimits(l Limits) *rateLimits {
 		exempt:  l.Exempt,
 		api:     pick(l.APIRate, l.APIBurst, d.APIRate, d.APIBurst),
 		auth:    pick(l.AuthRate, l.AuthBurst, d.AuthRate, d.AuthBurst),
+		refused: pick(l.AuthRate, l.AuthBurst, d.AuthRate, d.AuthBurst),
 		uploads: pick(float64(up)/3600, up, 0, 0),
 	}
 }
@@ -116,6 +121,35 @@ func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
 	}
 	wait := time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
 	return false, wait
+}
+
+// check reports, like allow, whether key's bucket has a token at now, but
+// takes none.
+func (l *limiter) check(key string, now time.Time) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[key]
+	if b == nil {
+		return true, 0
+	}
+	tokens := math.Min(l.burst, b.tokens+max(0, now.Sub(b.last).Seconds())*l.rate)
+	if tokens >= 1 {
+		return true, 0
+	}
+	return false, time.Duration((1 - tokens) / l.rate * float64(time.Second))
+}
+
+// exempted reports whether client address a is in --rate-limit-exempt.
+func (rl *rateLimits) exempted(a netip.Addr) bool {
+	if !a.IsValid() {
+		return false
+	}
+	for _, p := range rl.exempt {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // prune drops the buckets that have refilled (their clients are idle), or
@@ -164,13 +198,9 @@ func (s *Server) limit(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if a := clientAddr(r); a.IsValid() {
-			for _, p := range s.limits.exempt {
-				if p.Contains(a) {
-					next.ServeHTTP(w, r)
-					return
-				}
-			}
+		if s.limits.exempted(clientAddr(r)) {
+			next.ServeHTTP(w, r)
+			return
 		}
 		key := clientKey(r)
 		now := s.now()
@@ -190,6 +220,12 @@ func (s *Server) limit(next http.Handler) http.Handler {
 		if r.Method == http.MethodPost {
 			switch {
 			case p == "/login" || strings.HasSuffix(p, "/playback-tokens"):
+				if p == "/login" && s.limits.refused != nil {
+					if ok, wait := s.limits.refused.check(key, now); !ok {
+						s.tooMany(w, r, wait, "refused credentials")
+						return
+					}
+				}
 				if !check(s.limits.auth, "sign-in and token requests") {
 					return
 				}

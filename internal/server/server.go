@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
@@ -126,6 +127,10 @@ type Config struct {
 	// BodyReadTimeout is the longest wait for the next bytes of a request
 	// body (default DefaultBodyReadTimeout; negative: none).
 	BodyReadTimeout time.Duration
+	// TrustedProxies lists the networks of reverse proxies whose
+	// X-Forwarded-For / X-Forwarded-Proto / Forwarded headers are honoured
+	// (proxy.go); from any other peer they are ignored. Empty: none.
+	TrustedProxies []netip.Prefix
 	// FrameAncestors lists the origins allowed to frame the embed player
 	// (CSP frame-ancestors); empty means any ("*"). Other pages are never
 	// framed.
@@ -150,11 +155,12 @@ type Server struct {
 
 	tus http.Handler // tus uploads (api_tus.go), with Library only
 
-	access  *accessCache     // visibility of media, for delivery (signed.go)
-	keys    *os.Root         // DATA/keys, with Library only (signed.go)
-	limits  *rateLimits      // per-client limits (ratelimit.go)
-	clock   func() time.Time // nil: time.Now (tests set it)
-	headers pageHeaderValues // security headers of UI pages (headers.go)
+	access   *accessCache     // visibility of media, for delivery (signed.go)
+	sessions *sessionStore    // live web UI sessions (session.go)
+	keys     *os.Root         // DATA/keys, with Library only (signed.go)
+	limits   *rateLimits      // per-client limits (ratelimit.go)
+	clock    func() time.Time // nil: time.Now (tests set it)
+	headers  pageHeaderValues // security headers of UI pages (headers.go)
 
 	// handler is mux wrapped in the shared middleware.
 	handler http.Handler
@@ -235,6 +241,10 @@ func New(cfg Config) (*Server, error) {
 			s.Close()
 			return nil, errors.New("server: the API needs a token")
 		}
+		if s.sessions, err = openSessions(filepath.Join(cfg.DataDir, SessionsFile)); err != nil {
+			s.Close()
+			return nil, err
+		}
 		if s.keys, err = os.OpenRoot(cfg.Library.Layout().KeysDir()); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("open keys dir: %w", err)
@@ -253,6 +263,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.routes()
 	s.handler = s.bodyTimeout(s.instrument(rejectBadPaths(s.limit(s.mux))))
+	if len(cfg.TrustedProxies) > 0 {
+		s.handler = s.fromProxies(s.handler) // first: logs and limits see the client
+	}
 	return s, nil
 }
 
