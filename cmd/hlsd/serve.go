@@ -213,6 +213,7 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		Limits:            cfg.Security.Limits,
 		MaxConns:          cfg.Security.MaxConns,
 		FrameAncestors:    cfg.Security.FrameAncestors,
+		TrustedProxies:    cfg.Security.TrustedProxies,
 	})
 	if err != nil {
 		return err
