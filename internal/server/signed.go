@@ -200,7 +200,7 @@ func (s *Server) serveKey(w http.ResponseWriter, r *http.Request, id string, a a
 		notFound(w)
 		return
 	}
-	f, err := s.keys.Open(id + ".key")
+	f, err := openServed(s.keys, id+".key")
 	if err != nil {
 		s.logger.LogAttrs(r.Context(), slog.LevelDebug, "open key", slog.String("media", id), slog.Any("err", err))
 		notFound(w) // still processing, or the media failed
