@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +32,11 @@ type securityConfig struct {
 	// honoured (--trusted-proxies).
 	TrustedProxies []netip.Prefix
 	trustedProxies string
+	// Umask is the process umask of serve (--umask, default 077): what is
+	// created in the data dir is private to hlsd's user unless it allows
+	// more. Secrets (keys, tokens, sessions) are 0600/0700 whatever it is.
+	Umask int
+	umask string
 }
 
 // signingKeys is the repeatable --signing-key flag; values are checked by
@@ -58,6 +64,7 @@ func (c *securityConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.Limits.UploadsPerHour, "max-uploads-per-hour", server.DefaultLimits.UploadsPerHour, "new uploads per hour per client address (-1: no limit)")
 	fs.StringVar(&c.exempt, "rate-limit-exempt", "127.0.0.0/8,::1/128", "comma-separated client `networks` never rate-limited (default: loopback, i.e. local tools and a reverse proxy on this host, which should limit instead); empty: none")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated `networks` of reverse proxies whose X-Forwarded-For, X-Forwarded-Proto and Forwarded headers are honoured (client address for limits, logs and token binding; https for cookies and URLs); default: none")
+	fs.StringVar(&c.umask, "umask", "077", "octal `umask` for everything serve and ffmpeg create in the data dir; 077: private to hlsd's user; 027: readable by the data dir's group too (docs/security.md); secrets stay private whatever it is")
 	fs.IntVar(&c.MaxConns, "max-conns", 1024, "most open client connections; more wait in the listen queue (0: no limit)")
 	fs.StringVar(&c.frameAncestors, "frame-ancestors", "*", "space- or comma-separated `origins` whose pages may embed the /embed/ player (https://site.example), 'self', or *")
 }
@@ -100,6 +107,14 @@ func (c *securityConfig) check() error {
 	if c.TrustedProxies, err = parseNetworks("--trusted-proxies", c.trustedProxies); err != nil {
 		return err
 	}
+	u, err := strconv.ParseUint(c.umask, 8, 32)
+	if err != nil || u > 0o777 {
+		return hlsd.Errorf(hlsd.EINVALID, "--umask %q: want an octal mask such as 077 or 027", c.umask)
+	}
+	if u&0o700 != 0 {
+		return hlsd.Errorf(hlsd.EINVALID, "--umask %q would keep hlsd from its own files: leave the owner bits 0 (077, 027)", c.umask)
+	}
+	c.Umask = int(u)
 	c.FrameAncestors = nil
 	for _, o := range strings.FieldsFunc(c.frameAncestors, func(r rune) bool { return r == ',' || r == ' ' }) {
 		c.FrameAncestors = append(c.FrameAncestors, o)

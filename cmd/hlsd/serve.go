@@ -137,9 +137,14 @@ func newLogger(w io.Writer, format string) *slog.Logger {
 // the listener, and closed after it stops.
 func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 	logger := newLogger(m.Stderr, cfg.LogFormat)
+	if m.Umask != nil {
+		// Everything hlsd and its ffmpeg children create in the data dir is
+		// private to hlsd's user, unless --umask shares it (security.go).
+		m.Umask(cfg.Security.Umask)
+	}
 
 	mediaDir := filepath.Join(cfg.DataDir, "media")
-	if err := os.MkdirAll(mediaDir, 0o755); err != nil {
+	if err := os.MkdirAll(mediaDir, 0o750); err != nil {
 		return hlsd.Errorf(hlsd.EINVALID, "cannot create data dir %s: %v", mediaDir, unwrapPath(err))
 	}
 	if cfg.StaticDir != "" {

@@ -404,6 +404,20 @@ func writeError(dir string, err error) error {
 	return fmt.Errorf("write %s: %w", dir, err)
 }
 
+// sharedPerm is the permission of dir, which hlsd (or the user) created
+// under the process umask: what is written into it is readable by exactly
+// those who can read the folder (hlsd serve's umask makes that hlsd's user
+// only, docs/security.md; an ingest into a public folder stays public).
+// A chmod ignores the umask, so files made private by os.CreateTemp and
+// os.MkdirTemp take their folder's permission instead of a fixed one.
+func sharedPerm(dir string) os.FileMode {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return 0o700
+	}
+	return fi.Mode().Perm()
+}
+
 // writeFileAtomic writes data to a temporary file beside path and renames
 // it into place, so a reader sees the old or the new content, never a part.
 func writeFileAtomic(path string, data []byte) error {
@@ -416,7 +430,7 @@ func writeFileAtomic(path string, data []byte) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
+		err = os.Chmod(f.Name(), sharedPerm(filepath.Dir(path))&0o666)
 	}
 	if err == nil {
 		err = os.Rename(f.Name(), path)
