@@ -181,8 +181,9 @@ func (s *Server) verifyToken(tok, id string, r *http.Request) error {
 	return err
 }
 
-// clientAddr is the address of r's peer (the zero Addr if unparsable).
-// Behind a reverse proxy this is the proxy: IP-bound tokens then bind to it.
+// clientAddr is the address of r's client (the zero Addr if unparsable):
+// its peer, or behind a trusted proxy the address the proxy forwarded
+// (proxy.go rewrites RemoteAddr, without a port).
 func clientAddr(r *http.Request) netip.Addr {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
