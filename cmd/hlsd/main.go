@@ -33,6 +33,10 @@ type Main struct {
 	Getenv func(string) string
 	// IsTerminal reports whether Stdout is a terminal (progress bars only then).
 	IsTerminal bool
+	// Umask sets the process umask (syscall.Umask in the real program) and
+	// returns the old one; serve applies --umask with it before creating
+	// anything. Nil leaves the umask alone: tests run serve in-process.
+	Umask func(mask int) int
 }
 
 // errUsage marks an error already explained by a usage message (exit 2).
@@ -56,7 +60,7 @@ func commands() []command {
 }
 
 func main() {
-	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, IsTerminal: isTerminal(os.Stdout)}
+	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, IsTerminal: isTerminal(os.Stdout), Umask: syscall.Umask}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := m.Run(ctx, os.Args[1:])
 	stop()

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +28,15 @@ type securityConfig struct {
 	FrameAncestors    []string
 	frameAncestors    string
 	exempt            string
+	// TrustedProxies are the reverse proxies whose forwarding headers are
+	// honoured (--trusted-proxies).
+	TrustedProxies []netip.Prefix
+	trustedProxies string
+	// Umask is the process umask of serve (--umask, default 077): what is
+	// created in the data dir is private to hlsd's user unless it allows
+	// more. Secrets (keys, tokens, sessions) are 0600/0700 whatever it is.
+	Umask int
+	umask string
 }
 
 // signingKeys is the repeatable --signing-key flag; values are checked by
@@ -53,6 +63,8 @@ func (c *securityConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.Limits.AuthBurst, "auth-burst", server.DefaultLimits.AuthBurst, "sign-ins and playback tokens a client may ask at once")
 	fs.IntVar(&c.Limits.UploadsPerHour, "max-uploads-per-hour", server.DefaultLimits.UploadsPerHour, "new uploads per hour per client address (-1: no limit)")
 	fs.StringVar(&c.exempt, "rate-limit-exempt", "127.0.0.0/8,::1/128", "comma-separated client `networks` never rate-limited (default: loopback, i.e. local tools and a reverse proxy on this host, which should limit instead); empty: none")
+	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated `networks` of reverse proxies whose X-Forwarded-For, X-Forwarded-Proto and Forwarded headers are honoured (client address for limits, logs and token binding; https for cookies and URLs); default: none")
+	fs.StringVar(&c.umask, "umask", "077", "octal `umask` for everything serve and ffmpeg create in the data dir; 077: private to hlsd's user; 027: readable by the data dir's group too (docs/security.md); secrets stay private whatever it is")
 	fs.IntVar(&c.MaxConns, "max-conns", server.DefaultMaxConns(), "most open client connections; more wait in the listen queue (0: no limit; default: the open-file limit, raised to its hard limit at start, less an eighth kept for files)")
 	fs.StringVar(&c.frameAncestors, "frame-ancestors", "*", "space- or comma-separated `origins` whose pages may embed the /embed/ player (https://site.example), 'self', or *")
 }
@@ -88,21 +100,21 @@ func (c *securityConfig) check() error {
 			return hlsd.Errorf(hlsd.EINVALID, "%s must be positive, or -1 for no limit", name)
 		}
 	}
-	c.Limits.Exempt = nil
-	for _, v := range strings.Split(c.exempt, ",") {
-		if v = strings.TrimSpace(v); v == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(v)
-		if err != nil {
-			a, aerr := netip.ParseAddr(v)
-			if aerr != nil {
-				return hlsd.Errorf(hlsd.EINVALID, "--rate-limit-exempt: %q is not a network (192.0.2.0/24) or an address", v)
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		c.Limits.Exempt = append(c.Limits.Exempt, p.Masked())
+	var err error
+	if c.Limits.Exempt, err = parseNetworks("--rate-limit-exempt", c.exempt); err != nil {
+		return err
 	}
+	if c.TrustedProxies, err = parseNetworks("--trusted-proxies", c.trustedProxies); err != nil {
+		return err
+	}
+	u, err := strconv.ParseUint(c.umask, 8, 32)
+	if err != nil || u > 0o777 {
+		return hlsd.Errorf(hlsd.EINVALID, "--umask %q: want an octal mask such as 077 or 027", c.umask)
+	}
+	if u&0o700 != 0 {
+		return hlsd.Errorf(hlsd.EINVALID, "--umask %q would keep hlsd from its own files: leave the owner bits 0 (077, 027)", c.umask)
+	}
+	c.Umask = int(u)
 	c.FrameAncestors = nil
 	for _, o := range strings.FieldsFunc(c.frameAncestors, func(r rune) bool { return r == ',' || r == ' ' }) {
 		c.FrameAncestors = append(c.FrameAncestors, o)
@@ -122,6 +134,27 @@ func (c *securityConfig) check() error {
 		}
 	}
 	return nil
+}
+
+// parseNetworks parses a comma-separated list of networks (192.0.2.0/24)
+// or single addresses for the flag named flag.
+func parseNetworks(flag, list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range strings.Split(list, ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				return nil, hlsd.Errorf(hlsd.EINVALID, "%s: %q is not a network (192.0.2.0/24) or an address", flag, v)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // keyring returns the playback signing keys: --signing-key values, else

@@ -30,6 +30,9 @@ func TestServeSecurityFlags(t *testing.T) {
 		{"negative uploads", []string{"--max-uploads-per-hour", "-5"}, nil, "--max-uploads-per-hour must be positive"},
 		{"negative conns", []string{"--max-conns", "-1"}, nil, "--max-conns must be 0"},
 		{"bad exempt network", []string{"--rate-limit-exempt", "127.0.0.1/8,localhost"}, nil, `--rate-limit-exempt: "localhost" is not a network`},
+		{"bad trusted proxy", []string{"--trusted-proxies", "10.0.0.0/8,proxy.lan"}, nil, `--trusted-proxies: "proxy.lan" is not a network`},
+		{"umask not octal", []string{"--umask", "0x1f"}, nil, `--umask "0x1f": want an octal mask`},
+		{"umask locking hlsd out", []string{"--umask", "777"}, nil, `--umask "777" would keep hlsd from its own files`},
 		{"tiny token ttl", []string{"--max-token-ttl", "10ms"}, nil, "--max-token-ttl must be at least 1s"},
 	}
 	for _, tt := range tests {

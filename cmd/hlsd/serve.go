@@ -159,9 +159,14 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(server.DefaultGCPercent)
 	}
+	if m.Umask != nil {
+		// Everything hlsd and its ffmpeg children create in the data dir is
+		// private to hlsd's user, unless --umask shares it (security.go).
+		m.Umask(cfg.Security.Umask)
+	}
 
 	mediaDir := filepath.Join(cfg.DataDir, "media")
-	if err := os.MkdirAll(mediaDir, 0o755); err != nil {
+	if err := os.MkdirAll(mediaDir, 0o750); err != nil {
 		return hlsd.Errorf(hlsd.EINVALID, "cannot create data dir %s: %v", mediaDir, unwrapPath(err))
 	}
 	if cfg.StaticDir != "" {
@@ -251,6 +256,7 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		Limits:            cfg.Security.Limits,
 		MaxConns:          cfg.Security.MaxConns,
 		FrameAncestors:    cfg.Security.FrameAncestors,
+		TrustedProxies:    cfg.Security.TrustedProxies,
 	})
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -404,19 +405,40 @@ func writeError(dir string, err error) error {
 	return fmt.Errorf("write %s: %w", dir, err)
 }
 
+// sharedPerm is the permission of dir, which hlsd (or the user) created
+// under the process umask: a folder published into it is readable by
+// exactly those who can read dir (hlsd serve's umask makes that hlsd's
+// user only, docs/security.md; an ingest into a public folder stays
+// public). A chmod ignores the umask, so the private folder made by
+// os.MkdirTemp takes its destination's permission instead of a fixed one.
+func sharedPerm(dir string) os.FileMode {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return 0o700
+	}
+	return fi.Mode().Perm()
+}
+
 // writeFileAtomic writes data to a temporary file beside path and renames
 // it into place, so a reader sees the old or the new content, never a part.
+// The file is created 0666 less the process umask, like any file ffmpeg
+// writes beside it.
 func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	var f *os.File
+	var err error
+	for range 10 {
+		tmp := filepath.Join(filepath.Dir(path), fmt.Sprintf(".%s.tmp-%d", filepath.Base(path), rand.Uint64()))
+		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		if !errors.Is(err, fs.ErrExist) {
+			break
+		}
+	}
 	if err != nil {
 		return err
 	}
 	_, err = f.Write(data)
 	if cerr := f.Close(); err == nil {
 		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
 	}
 	if err == nil {
 		err = os.Rename(f.Name(), path)

@@ -43,7 +43,7 @@ func checkReplaceable(out string) error {
 // never neither, and the old one is removed afterwards. Where the exchange
 // is unsupported, the old one is renamed aside first.
 func publish(work, out string) error {
-	if err := os.Chmod(work, 0o755); err != nil {
+	if err := os.Chmod(work, sharedPerm(filepath.Dir(out))); err != nil {
 		return err
 	}
 	if _, err := os.Lstat(out); errors.Is(err, fs.ErrNotExist) {

@@ -253,7 +253,8 @@ func TestSession(t *testing.T) {
 	}
 
 	other := &Server{cfg: Config{APIToken: "another-token-0123456789"}}
-	expired := e.srv.sessionValue(time.Now().Add(-time.Minute))
+	live, _ := e.srv.sessions.add(time.Now().Add(time.Hour))
+	expired := e.srv.sessionValue(live, time.Now().Add(-time.Minute))
 	valid := SessionCookie + "=" + c.Value
 	tests := []struct {
 		name   string
@@ -264,7 +265,7 @@ func TestSession(t *testing.T) {
 	}{
 		{"GET with session", "GET", map[string]string{"Cookie": valid}, 200, ""},
 		{"expired session", "GET", map[string]string{"Cookie": SessionCookie + "=" + expired}, 401, hlsd.EUNAUTHORIZED},
-		{"session of another token", "GET", map[string]string{"Cookie": SessionCookie + "=" + other.sessionValue(time.Now().Add(time.Hour))}, 401, hlsd.EUNAUTHORIZED},
+		{"session of another token", "GET", map[string]string{"Cookie": SessionCookie + "=" + other.sessionValue(live, time.Now().Add(time.Hour))}, 401, hlsd.EUNAUTHORIZED},
 		{"garbage cookie", "GET", map[string]string{"Cookie": SessionCookie + "=abc"}, 401, hlsd.EUNAUTHORIZED},
 		{"POST same-origin", "POST", map[string]string{"Cookie": valid, "Sec-Fetch-Site": "same-origin"}, 400, hlsd.EINVALID},
 		{"POST cross-site", "POST", map[string]string{"Cookie": valid, "Sec-Fetch-Site": "cross-site"}, 403, hlsd.EFORBIDDEN},
@@ -292,9 +293,9 @@ func TestSession(t *testing.T) {
 		})
 	}
 
-	t.Run("clearSession", func(t *testing.T) {
+	t.Run("endSession", func(t *testing.T) {
 		w := httptest.NewRecorder()
-		e.srv.clearSession(w)
+		e.srv.endSession(w, httptest.NewRequest("POST", "/logout", nil))
 		c := w.Result().Cookies()
 		if len(c) != 1 || c[0].Name != SessionCookie || c[0].MaxAge >= 0 {
 			t.Errorf("cookies = %+v, want %s expired", c, SessionCookie)

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,32 +15,64 @@ import (
 	"github.com/hlsd/hlsd"
 )
 
-// Sessions of the web UI. The cookie holds its expiry and an HMAC of it,
-// keyed by a key derived from the API token: no server-side state, and
-// changing the token signs every browser out.
+// Sessions of the web UI. The cookie holds its expiry and a random session
+// id, with an HMAC of both keyed by a key derived from the API token; the
+// server keeps the ids of live sessions (session.go, DATA/sessions).
+// Signing out removes the id, so that session ends even for a copied
+// cookie; changing the API token changes the key and signs every browser
+// out.
 const (
 	SessionCookie   = "hlsd_session"
 	SessionLifetime = 7 * 24 * time.Hour
 	// sessionKeyLabel separates the session key from other uses of the token.
-	sessionKeyLabel = "hlsd session v1"
+	sessionKeyLabel = "hlsd session v2"
 )
 
 // requireAuth lets a request through when it carries the API token as
 // "Authorization: Bearer TOKEN", or a valid session cookie; a cookie alone
 // must also pass the CSRF check on unsafe methods. OPTIONS (CORS preflights
 // and tus discovery, which browsers send without credentials) passes.
+//
+// A refused credential is logged once, with the client's address, and a
+// refused bearer token counts against the sign-in limit (--auth-rate, the
+// refused-credentials bucket that wrong sign-ins also take from): once a
+// client has used it up, its requests with a bearer token (and its
+// sign-ins) get 429 before the token is even compared, so the API cannot
+// be used to guess the token faster than the sign-in form.
 func (s *Server) requireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodOptions {
 			next.ServeHTTP(w, r)
 			return
 		}
+		bearer := r.Header.Get("Authorization") != ""
+		limited := bearer && s.limits.refused != nil && !s.limits.exempted(clientAddr(r))
+		if limited {
+			if ok, wait := s.limits.refused.check(clientKey(r), s.now()); !ok {
+				s.tooMany(w, r, wait, "refused credentials")
+				return
+			}
+		}
 		if err := s.authenticate(r); err != nil {
+			if bearer || hasCookie(r, SessionCookie) {
+				s.logger.LogAttrs(r.Context(), slog.LevelWarn, "credential refused",
+					slog.String("remote", r.RemoteAddr), slog.String("method", r.Method),
+					slog.String("path", r.URL.Path), slog.String("reason", hlsd.ErrorMessage(err)))
+			}
+			if limited {
+				s.limits.refused.allow(clientKey(r), s.now())
+			}
 			s.apiError(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// hasCookie reports whether r carries a cookie of that name.
+func hasCookie(r *http.Request, name string) bool {
+	_, err := r.Cookie(name)
+	return err == nil
 }
 
 // authenticate returns nil for an authorized request, else EUNAUTHORIZED or
@@ -99,10 +132,12 @@ func (s *Server) sessionKey() []byte {
 	return m.Sum(nil)
 }
 
-// sessionValue returns the cookie value for a session ending at expiry:
-// base64url(8-byte big-endian unix expiry | HMAC-SHA256(key, those 8 bytes)).
-func (s *Server) sessionValue(expiry time.Time) string {
-	b := binary.BigEndian.AppendUint64(make([]byte, 0, 8+sha256.Size), uint64(expiry.Unix()))
+// sessionValue returns the cookie value of session id ending at expiry:
+// base64url(8-byte big-endian unix expiry | 16-byte id | HMAC-SHA256(key,
+// the 24 bytes before)).
+func (s *Server) sessionValue(id sessionID, expiry time.Time) string {
+	b := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(id)+sha256.Size), uint64(expiry.Unix()))
+	b = append(b, id[:]...)
 	m := hmac.New(sha256.New, s.sessionKey())
 	m.Write(b)
 	return base64.RawURLEncoding.EncodeToString(m.Sum(b))
@@ -110,22 +145,33 @@ func (s *Server) sessionValue(expiry time.Time) string {
 
 // setSession signs the browser in for SessionLifetime: the web UI calls it
 // once the user has given the API token.
-func (s *Server) setSession(w http.ResponseWriter, r *http.Request) {
+func (s *Server) setSession(w http.ResponseWriter, r *http.Request) error {
 	expiry := time.Now().Add(SessionLifetime)
+	id, err := s.sessions.add(expiry)
+	if err != nil {
+		return err
+	}
 	http.SetCookie(w, &http.Cookie{
 		Name:     SessionCookie,
-		Value:    s.sessionValue(expiry),
+		Value:    s.sessionValue(id, expiry),
 		Path:     "/",
 		Expires:  expiry,
 		MaxAge:   int(SessionLifetime / time.Second),
 		HttpOnly: true,
-		Secure:   r.TLS != nil,
+		Secure:   r.TLS != nil, // also behind a trusted proxy that got HTTPS (proxy.go)
 		SameSite: http.SameSiteStrictMode,
 	})
+	return nil
 }
 
-// clearSession signs the browser out by expiring its cookie.
-func (s *Server) clearSession(w http.ResponseWriter) {
+// endSession signs the browser out: its session id is forgotten by the
+// server (so the cookie is worthless wherever it was copied) and the
+// cookie expired.
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request) error {
+	var err error
+	if id, ok := s.session(r); ok {
+		err = s.sessions.remove(id)
+	}
 	http.SetCookie(w, &http.Cookie{
 		Name:     SessionCookie,
 		Value:    "",
@@ -134,26 +180,39 @@ func (s *Server) clearSession(w http.ResponseWriter) {
 		HttpOnly: true,
 		SameSite: http.SameSiteStrictMode,
 	})
+	return err
 }
 
-// hasSession reports whether r carries an unexpired session cookie signed
-// with the current token.
+// hasSession reports whether r carries a live session cookie.
 func (s *Server) hasSession(r *http.Request) bool {
-	if s.cfg.APIToken == "" {
-		return false
+	_, ok := s.session(r)
+	return ok
+}
+
+// session returns the id of r's session when its cookie is signed with the
+// current token, unexpired, and still live on the server.
+func (s *Server) session(r *http.Request) (sessionID, bool) {
+	var id sessionID
+	if s.cfg.APIToken == "" || s.sessions == nil {
+		return id, false
 	}
 	c, err := r.Cookie(SessionCookie)
 	if err != nil {
-		return false
+		return id, false
 	}
 	b, err := base64.RawURLEncoding.DecodeString(c.Value)
-	if err != nil || len(b) != 8+sha256.Size {
-		return false
+	if err != nil || len(b) != 8+len(id)+sha256.Size {
+		return id, false
 	}
 	m := hmac.New(sha256.New, s.sessionKey())
-	m.Write(b[:8])
-	if !hmac.Equal(m.Sum(nil), b[8:]) {
-		return false
+	m.Write(b[:8+len(id)])
+	if !hmac.Equal(m.Sum(nil), b[8+len(id):]) {
+		return id, false
 	}
-	return time.Now().Unix() < int64(binary.BigEndian.Uint64(b[:8]))
+	copy(id[:], b[8:])
+	now := time.Now()
+	if now.Unix() >= int64(binary.BigEndian.Uint64(b[:8])) || !s.sessions.valid(id, now) {
+		return id, false
+	}
+	return id, true
 }

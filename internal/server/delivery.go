@@ -275,7 +275,7 @@ func (s *Server) deliver(w http.ResponseWriter, r *http.Request, t *tree, name s
 		s.servePlaylist(w, r, t, name)
 		return
 	}
-	f, err := t.root.Open(name)
+	f, err := openServed(t.root, name)
 	if err != nil {
 		s.openFailed(w, t, name, err)
 		return

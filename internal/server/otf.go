@@ -87,7 +87,7 @@ func (s *Server) handleStaticTree(w http.ResponseWriter, r *http.Request) {
 // rest is the file's path inside the presentation. A folder whose name
 // ends in .mp4 is no source: its files are delivered as they are.
 func (s *Server) serveOTF(w http.ResponseWriter, r *http.Request, t *tree, name, src, rest string) {
-	f, err := t.root.Open(src)
+	f, err := openServed(t.root, src)
 	if err != nil {
 		s.openFailed(w, t, src, err)
 		return

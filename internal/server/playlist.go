@@ -192,7 +192,7 @@ func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, t *tree, 
 	}
 	p := t.playlists.get(name, fi)
 	if p == nil {
-		f, err := t.root.Open(name)
+		f, err := openServed(t.root, name)
 		if err != nil {
 			s.openFailed(w, t, name, err)
 			return

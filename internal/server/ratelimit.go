@@ -49,7 +49,11 @@ const maxBuckets = 100_000
 // rateLimits is the server's set of limiters; a nil limiter is disabled.
 type rateLimits struct {
 	api, auth, uploads *limiter
-	exempt             []netip.Prefix
+	// refused counts refused credentials (wrong bearer tokens and sign-in
+	// tokens), at the auth rate: while it is empty, every credential from
+	// that address is refused with 429 before it is compared (auth.go).
+	refused *limiter
+	exempt  []netip.Prefix
 }
 
 func newRateLimits(l Limits) *rateLimits {
@@ -74,6 +78,7 @@ func newRateLimits(l Limits) *rateLimits {
 		exempt:  l.Exempt,
 		api:     pick(l.APIRate, l.APIBurst, d.APIRate, d.APIBurst),
 		auth:    pick(l.AuthRate, l.AuthBurst, d.AuthRate, d.AuthBurst),
+		refused: pick(l.AuthRate, l.AuthBurst, d.AuthRate, d.AuthBurst),
 		uploads: pick(float64(up)/3600, up, 0, 0),
 	}
 }
@@ -117,6 +122,35 @@ func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
 	}
 	wait := time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
 	return false, wait
+}
+
+// check reports, like allow, whether key's bucket has a token at now, but
+// takes none.
+func (l *limiter) check(key string, now time.Time) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[key]
+	if b == nil {
+		return true, 0
+	}
+	tokens := math.Min(l.burst, b.tokens+max(0, now.Sub(b.last).Seconds())*l.rate)
+	if tokens >= 1 {
+		return true, 0
+	}
+	return false, time.Duration((1 - tokens) / l.rate * float64(time.Second))
+}
+
+// exempted reports whether client address a is in --rate-limit-exempt.
+func (rl *rateLimits) exempted(a netip.Addr) bool {
+	if !a.IsValid() {
+		return false
+	}
+	for _, p := range rl.exempt {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // prune drops the buckets that have refilled (their clients are idle), or
@@ -165,13 +199,9 @@ func (s *Server) limit(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if a := clientAddr(r); a.IsValid() {
-			for _, p := range s.limits.exempt {
-				if p.Contains(a) {
-					next.ServeHTTP(w, r)
-					return
-				}
-			}
+		if s.limits.exempted(clientAddr(r)) {
+			next.ServeHTTP(w, r)
+			return
 		}
 		key := clientKey(r)
 		now := s.now()
@@ -191,6 +221,12 @@ func (s *Server) limit(next http.Handler) http.Handler {
 		if r.Method == http.MethodPost {
 			switch {
 			case p == "/login" || strings.HasSuffix(p, "/playback-tokens"):
+				if p == "/login" && s.limits.refused != nil {
+					if ok, wait := s.limits.refused.check(key, now); !ok {
+						s.tooMany(w, r, wait, "refused credentials")
+						return
+					}
+				}
 				if !check(s.limits.auth, "sign-in and token requests") {
 					return
 				}
@@ -283,29 +319,62 @@ func (c *limitConn) ReadFrom(r io.Reader) (int64, error) {
 // request body (Config.BodyReadTimeout).
 const DefaultBodyReadTimeout = time.Minute
 
-// bodyTimeout cuts slow-body clients: there is no overall ReadTimeout
-// (a large upload legitimately takes long), so instead every read of a
-// request body must get data within BodyReadTimeout of the previous one. A
-// client that stalls mid-body gets its connection closed and its upload
-// dropped, instead of holding a goroutine, a connection slot and a temp
-// file forever.
+// bodyTimeout bounds the life of a connection carrying a request body,
+// whether or not the handler reads it. There is no overall ReadTimeout (a
+// large upload legitimately takes long), so instead:
+//
+//   - the body must start arriving within BodyReadTimeout, and every later
+//     read must get data within BodyReadTimeout of the previous one: a
+//     client that stalls mid-body gets its connection closed and its upload
+//     dropped, instead of holding a goroutine, a connection slot and a temp
+//     file forever;
+//   - when the handler is done without reading the body to its end (a 401,
+//     405, 404, an early 413, a GET with a body), the read deadline is set
+//     to now. net/http would otherwise wait, with no deadline, for the rest
+//     of the announced body before sending the answer (to reuse the
+//     connection); now its read fails at once, the answer goes out and the
+//     connection is closed. A GET or HEAD never waits for its body at all.
+//
+// Requests without a body pass untouched (no allocation, no deadline).
 func (s *Server) bodyTimeout(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body != nil && r.Body != http.NoBody && s.cfg.BodyReadTimeout > 0 {
-			r.Body = &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: s.cfg.BodyReadTimeout}
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
 		}
+		b := &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: s.cfg.BodyReadTimeout}
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			b.rc.SetReadDeadline(time.Now()) // no route reads a GET body
+		} else if b.idle > 0 {
+			b.rc.SetReadDeadline(time.Now().Add(b.idle))
+		}
+		r.Body = b
 		next.ServeHTTP(w, r)
+		if !b.eof {
+			b.rc.SetReadDeadline(time.Now()) // unsupported writers (tests' recorders) just don't time out
+		}
 	})
 }
 
-// idleBody pushes the connection's read deadline forward before each read.
+// idleBody pushes the connection's read deadline forward before each read,
+// and clears it once the body has been read to its end (net/http then
+// reads the connection in the background to notice a client going away: a
+// deadline left behind would cut a slow handler's request short).
 type idleBody struct {
 	io.ReadCloser
 	rc   *http.ResponseController
 	idle time.Duration
+	eof  bool
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
-	b.rc.SetReadDeadline(time.Now().Add(b.idle)) // unsupported writers (tests' recorders) just don't time out
-	return b.ReadCloser.Read(p)
+	if b.idle > 0 && !b.eof {
+		b.rc.SetReadDeadline(time.Now().Add(b.idle))
+	}
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.eof {
+		b.eof = true
+		b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
@@ -137,6 +138,10 @@ type Config struct {
 	// BodyReadTimeout is the longest wait for the next bytes of a request
 	// body (default DefaultBodyReadTimeout; negative: none).
 	BodyReadTimeout time.Duration
+	// TrustedProxies lists the networks of reverse proxies whose
+	// X-Forwarded-For / X-Forwarded-Proto / Forwarded headers are honoured
+	// (proxy.go); from any other peer they are ignored. Empty: none.
+	TrustedProxies []netip.Prefix
 	// FrameAncestors lists the origins allowed to frame the embed player
 	// (CSP frame-ancestors); empty means any ("*"). Other pages are never
 	// framed.
@@ -163,11 +168,12 @@ type Server struct {
 	uploads *tusUploads  // their expiry (tus_expiry.go), with Library only
 	openAPI *openAPIDoc  // the OpenAPI document (openapi.go), or nil
 
-	access  *accessCache     // visibility of media, for delivery (signed.go)
-	keys    *os.Root         // DATA/keys, with Library only (signed.go)
-	limits  *rateLimits      // per-client limits (ratelimit.go)
-	clock   func() time.Time // nil: time.Now (tests set it)
-	headers pageHeaderValues // security headers of UI pages (headers.go)
+	access   *accessCache     // visibility of media, for delivery (signed.go)
+	sessions *sessionStore    // live web UI sessions (session.go)
+	keys     *os.Root         // DATA/keys, with Library only (signed.go)
+	limits   *rateLimits      // per-client limits (ratelimit.go)
+	clock    func() time.Time // nil: time.Now (tests set it)
+	headers  pageHeaderValues // security headers of UI pages (headers.go)
 
 	// handler is mux wrapped in the shared middleware.
 	handler http.Handler
@@ -248,6 +254,10 @@ func New(cfg Config) (*Server, error) {
 			s.Close()
 			return nil, errors.New("server: the API needs a token")
 		}
+		if s.sessions, err = openSessions(filepath.Join(cfg.DataDir, SessionsFile)); err != nil {
+			s.Close()
+			return nil, err
+		}
 		if s.keys, err = os.OpenRoot(cfg.Library.Layout().KeysDir()); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("open keys dir: %w", err)
@@ -268,7 +278,10 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s.routes()
-	s.handler = s.instrument(rejectBadPaths(s.delivery(s.limit(s.bodyTimeout(s.mux)))))
+	s.handler = s.bodyTimeout(s.instrument(rejectBadPaths(s.delivery(s.limit(s.mux)))))
+	if len(cfg.TrustedProxies) > 0 {
+		s.handler = s.fromProxies(s.handler) // first: logs and limits see the client
+	}
 	return s, nil
 }
 

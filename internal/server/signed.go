@@ -181,8 +181,9 @@ func (s *Server) verifyToken(tok, id string, r *http.Request) error {
 	return err
 }
 
-// clientAddr is the address of r's peer (the zero Addr if unparsable).
-// Behind a reverse proxy this is the proxy: IP-bound tokens then bind to it.
+// clientAddr is the address of r's client (the zero Addr if unparsable):
+// its peer, or behind a trusted proxy the address the proxy forwarded
+// (proxy.go rewrites RemoteAddr, without a port).
 func clientAddr(r *http.Request) netip.Addr {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -200,7 +201,7 @@ func (s *Server) serveKey(w http.ResponseWriter, r *http.Request, id string, a a
 		notFound(w)
 		return
 	}
-	f, err := s.keys.Open(id + ".key")
+	f, err := openServed(s.keys, id+".key")
 	if err != nil {
 		s.logger.LogAttrs(r.Context(), slog.LevelDebug, "open key", slog.String("media", id), slog.Any("err", err))
 		notFound(w) // still processing, or the media failed

@@ -236,7 +236,9 @@ func (s *Server) uiRoutes() {
 			s.uiError(w, r, u, hlsd.Errorf(hlsd.EFORBIDDEN, "Sign out refused: the request did not come from hlsd's own pages."))
 			return
 		}
-		s.clearSession(w)
+		if err := s.endSession(w, r); err != nil {
+			s.logger.LogAttrs(r.Context(), slog.LevelError, "sign out", slog.Any("err", err))
+		}
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 	})
 	s.mux.HandleFunc("GET /assets/{version}/{path...}", func(w http.ResponseWriter, r *http.Request) {
@@ -331,11 +333,19 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, u *ui) {
 		fail(hlsd.Errorf(hlsd.EUNAUTHORIZED, "Enter the API token."))
 		return
 	case !s.tokenMatches(token):
-		s.logger.LogAttrs(r.Context(), slog.LevelWarn, "sign-in with a wrong token", slog.String("remote", r.RemoteAddr))
+		if s.limits.refused != nil && !s.limits.exempted(clientAddr(r)) {
+			s.limits.refused.allow(clientKey(r), s.now())
+		}
+		s.logger.LogAttrs(r.Context(), slog.LevelWarn, "credential refused",
+			slog.String("remote", r.RemoteAddr), slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.String("reason", "sign-in with a wrong token"))
 		fail(hlsd.Errorf(hlsd.EUNAUTHORIZED, "That token is not right. Use the API token the server was started with."))
 		return
 	}
-	s.setSession(w, r)
+	if err := s.setSession(w, r); err != nil {
+		fail(hlsd.Errorf(hlsd.EINTERNAL, "sign in: %v", err))
+		return
+	}
 	w.Header()["Cache-Control"] = hdrNoStore
 	if isJSON {
 		s.writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
