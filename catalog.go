@@ -32,6 +32,20 @@ type Catalog interface {
 	DeleteMedia(ctx context.Context, id string) error
 }
 
+// Database is a Catalog whose changes can be grouped in transactions. It is
+// what the service (internal/library) holds: creating a media and inserting
+// its transcode job, or marking it ready and inserting its webhook event,
+// must happen together or not at all, so the job queue (River, on the same
+// database; see internal/queue) inserts its jobs inside the transaction
+// that Tx hands to fn.
+type Database interface {
+	Catalog
+	// Tx runs fn in one transaction, committed when fn returns nil and
+	// rolled back otherwise (fn's error is returned as is). Inside fn, use
+	// only tx: the database may be the one connection tx holds.
+	Tx(ctx context.Context, fn func(tx Catalog) error) error
+}
+
 // Page sizes of ListMedia: a zero MediaFilter.Limit means DefaultListLimit,
 // and larger limits are cut to MaxListLimit so one request stays cheap.
 const (

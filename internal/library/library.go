@@ -34,7 +34,6 @@ package library
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -52,12 +51,10 @@ import (
 
 	"github.com/hlsd/hlsd"
 	"github.com/hlsd/hlsd/internal/disk"
-	"github.com/hlsd/hlsd/internal/sqlite"
+	"github.com/hlsd/hlsd/internal/queue"
 	"github.com/hlsd/hlsd/internal/watch"
 	"github.com/hlsd/hlsd/internal/webhook"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
 )
 
 // Defaults for zero Config fields.
@@ -74,17 +71,40 @@ const (
 	ProgressInterval = time.Second
 	// MaxTitleLength bounds titles, in characters.
 	MaxTitleLength = 300
-	// rescueAfter is River's stuck-job rescue delay (see the package comment).
+	// rescueAfter is River's stuck-job rescue delay on a queue only this
+	// process uses (see the package comment).
 	rescueAfter = 7 * 24 * time.Hour
+	// DefaultRescueAfter is Config.RescueAfter's default, River's own.
+	DefaultRescueAfter = time.Hour
 )
 
 // QueueTranscode is the River queue of transcode jobs.
 const QueueTranscode = "transcode"
 
-// Config is what New needs. Only DataDir is required.
+// DB is the database the library keeps its catalog and job queue in:
+// internal/sqlite or internal/postgres. The caller opens it (cmd/hlsd, from
+// --db) and closes it after Stop.
+type DB interface {
+	hlsd.Database
+	// Queue opens River on the same database; jobs are inserted in the
+	// transactions of Tx.
+	Queue() queue.Opener
+	// Shared reports whether other processes may use the database and
+	// work its queue (Postgres), rather than this one alone (SQLite).
+	Shared() bool
+}
+
+// Config is what New needs. DataDir and DB are required.
 type Config struct {
 	// DataDir is the data directory (created when missing).
 	DataDir string
+	// DB is the catalog and job queue's database.
+	DB DB
+	// RescueAfter is how long a job may run before River takes it back
+	// as stuck, on a shared queue (Postgres: a dead node's jobs go back to
+	// the others); 0 means DefaultRescueAfter. On SQLite the library takes
+	// back a dead process's jobs at start instead (see the package comment).
+	RescueAfter time.Duration
 	// Workers is how many transcodes run at once (default 1).
 	Workers int
 	Logger  *slog.Logger
@@ -142,8 +162,8 @@ type Library struct {
 	cfg        Config
 	logger     *slog.Logger
 	layout     disk.Layout
-	db         *sqlite.DB
-	river      *river.Client[*sql.Tx]
+	db         hlsd.Database
+	river      queue.Queue
 	transcoder Transcoder
 	present    func(*hlsd.Media) any
 	unlock     func() error
@@ -173,6 +193,12 @@ func New(ctx context.Context, cfg Config) (_ *Library, err error) {
 	if cfg.DataDir == "" {
 		return nil, hlsd.Errorf(hlsd.EINVALID, "a data directory is required")
 	}
+	if cfg.DB == nil {
+		return nil, hlsd.Errorf(hlsd.EINVALID, "a database is required")
+	}
+	if cfg.RescueAfter <= 0 {
+		cfg.RescueAfter = DefaultRescueAfter
+	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 1
 	}
@@ -189,6 +215,7 @@ func New(ctx context.Context, cfg Config) (_ *Library, err error) {
 	l := &Library{
 		cfg:        cfg,
 		logger:     logger,
+		db:         cfg.DB,
 		layout:     disk.Layout{Root: cfg.DataDir},
 		transcoder: cfg.Transcoder,
 		present:    cfg.Present,
@@ -215,17 +242,6 @@ func New(ctx context.Context, cfg Config) (_ *Library, err error) {
 	if err := l.layout.Init(logger); err != nil {
 		return nil, err
 	}
-	if l.db, err = sqlite.Open(ctx, l.layout.DB()); err != nil {
-		return nil, err
-	}
-	driver := riversqlite.New(l.db.SQL())
-	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: logger.With("component", "river")})
-	if err != nil {
-		return nil, fmt.Errorf("river migrator: %w", err)
-	}
-	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("river migrate: %w", err)
-	}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &transcodeWorker{l: l}); err != nil {
 		return nil, err
@@ -235,7 +251,11 @@ func New(ctx context.Context, cfg Config) (_ *Library, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	l.river, err = river.NewClient(driver, &river.Config{
+	rescue := rescueAfter
+	if cfg.DB.Shared() {
+		rescue = cfg.RescueAfter
+	}
+	l.river, err = cfg.DB.Queue()(ctx, &river.Config{
 		Logger: logger.With("component", "river"),
 		Queues: map[string]river.QueueConfig{
 			QueueTranscode: {MaxWorkers: cfg.Workers},
@@ -244,13 +264,15 @@ func New(ctx context.Context, cfg Config) (_ *Library, err error) {
 		Workers:              workers,
 		FetchPollInterval:    cfg.PollInterval,
 		FetchCooldown:        cfg.PollInterval / 4,
-		RescueStuckJobsAfter: rescueAfter,
+		RescueStuckJobsAfter: rescue,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("river client: %w", err)
-	}
-	if err := l.recoverJobs(ctx, driver); err != nil {
 		return nil, err
+	}
+	if !cfg.DB.Shared() {
+		if err := l.recoverJobs(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return l, nil
 }
@@ -327,9 +349,6 @@ func (l *Library) stopWorkers(ctx context.Context) error {
 
 func (l *Library) close() error {
 	var errs []error
-	if l.db != nil {
-		errs = append(errs, l.db.Close())
-	}
 	if l.unlock != nil {
 		errs = append(errs, l.unlock())
 	}
@@ -512,7 +531,7 @@ func (l *Library) adopt(ctx context.Context, path string, meta Upload, size int6
 			os.RemoveAll(l.layout.MediaDir(id))
 		}
 	}()
-	err = l.db.Tx(ctx, func(tx *sqlite.Tx) error {
+	err = l.db.Tx(ctx, func(tx hlsd.Catalog) error {
 		if err := tx.CreateMedia(ctx, m); err != nil {
 			return err
 		}
@@ -533,8 +552,8 @@ type TranscodeArgs struct {
 // Kind implements river.JobArgs.
 func (TranscodeArgs) Kind() string { return "transcode" }
 
-func (l *Library) enqueueTranscode(ctx context.Context, tx *sqlite.Tx, id string) error {
-	_, err := l.river.InsertTx(ctx, tx.SQL(), TranscodeArgs{MediaID: id}, &river.InsertOpts{
+func (l *Library) enqueueTranscode(ctx context.Context, tx hlsd.Catalog, id string) error {
+	_, err := l.river.InsertTx(ctx, tx, TranscodeArgs{MediaID: id}, &river.InsertOpts{
 		Queue: QueueTranscode, MaxAttempts: l.cfg.MaxAttempts,
 	})
 	if err != nil {
@@ -544,7 +563,7 @@ func (l *Library) enqueueTranscode(ctx context.Context, tx *sqlite.Tx, id string
 }
 
 // enqueueEvent inserts a webhook delivery in tx, when a webhook is set.
-func (l *Library) enqueueEvent(ctx context.Context, tx *sqlite.Tx, typ string, m *hlsd.Media) error {
+func (l *Library) enqueueEvent(ctx context.Context, tx hlsd.Catalog, typ string, m *hlsd.Media) error {
 	if l.cfg.WebhookURL == "" {
 		return nil
 	}
@@ -552,7 +571,7 @@ func (l *Library) enqueueEvent(ctx context.Context, tx *sqlite.Tx, typ string, m
 	if err != nil {
 		return err
 	}
-	if _, err := l.river.InsertTx(ctx, tx.SQL(), webhook.Args{Event: ev}, nil); err != nil {
+	if _, err := l.river.InsertTx(ctx, tx, webhook.Args{Event: ev}, nil); err != nil {
 		return fmt.Errorf("enqueue webhook %s: %w", typ, err)
 	}
 	return nil
@@ -588,7 +607,7 @@ func (l *Library) Delete(ctx context.Context, id string) error {
 			return fmt.Errorf("delete %s: waiting for its transcode to stop: %w", id, ctx.Err())
 		}
 	}
-	err = l.db.Tx(ctx, func(tx *sqlite.Tx) error {
+	err = l.db.Tx(ctx, func(tx hlsd.Catalog) error {
 		if err := tx.DeleteMedia(ctx, id); err != nil {
 			return err
 		}
@@ -623,7 +642,7 @@ func (l *Library) Reprocess(ctx context.Context, id string) (*hlsd.Media, error)
 		return nil, err
 	}
 	var m *hlsd.Media
-	err = l.db.Tx(ctx, func(tx *sqlite.Tx) error {
+	err = l.db.Tx(ctx, func(tx hlsd.Catalog) error {
 		var err error
 		m, err = tx.UpdateMedia(ctx, id, hlsd.MediaUpdate{
 			Status: hlsd.Ptr(hlsd.StatusQueued), Progress: hlsd.Ptr(0.0), Error: hlsd.Ptr(""),

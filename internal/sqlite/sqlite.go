@@ -51,7 +51,7 @@ type DB struct {
 	db *sql.DB
 }
 
-var _ hlsd.Catalog = (*DB)(nil)
+var _ hlsd.Database = (*DB)(nil)
 var _ hlsd.Catalog = (*Tx)(nil)
 
 // Open opens (creating if needed) the SQLite database at path and applies
@@ -89,9 +89,16 @@ func (d *DB) Close() error { return d.db.Close() }
 // written in one transaction.
 func (d *DB) SQL() *sql.DB { return d.db }
 
-// Tx runs fn in one transaction, committed when fn returns nil and rolled
-// back otherwise. Inside fn, use only tx (see the package comment).
-func (d *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
+// Tx implements hlsd.Database: fn's tx is a *Tx, whose SQL() is the
+// transaction River's riversqlite driver inserts jobs in. Inside fn, use
+// only tx (see the package comment).
+func (d *DB) Tx(ctx context.Context, fn func(tx hlsd.Catalog) error) error {
+	return d.tx(ctx, func(tx *Tx) error { return fn(tx) })
+}
+
+// tx runs fn in one transaction, committed when fn returns nil and rolled
+// back otherwise.
+func (d *DB) tx(ctx context.Context, fn func(tx *Tx) error) error {
 	sqlTx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -141,7 +148,7 @@ func (d *DB) ListMedia(ctx context.Context, f hlsd.MediaFilter) (*hlsd.MediaPage
 // conditional update (IfStatus) reads and writes atomically.
 func (d *DB) UpdateMedia(ctx context.Context, id string, upd hlsd.MediaUpdate) (*hlsd.Media, error) {
 	var m *hlsd.Media
-	err := d.Tx(ctx, func(tx *Tx) error {
+	err := d.tx(ctx, func(tx *Tx) error {
 		var err error
 		m, err = updateMedia(ctx, tx.tx, id, upd)
 		return err
@@ -502,7 +509,7 @@ func (d *DB) migrate(ctx context.Context) error {
 		if m.version <= current {
 			continue
 		}
-		err := d.Tx(ctx, func(tx *Tx) error {
+		err := d.tx(ctx, func(tx *Tx) error {
 			if _, err := tx.tx.ExecContext(ctx, m.sql); err != nil {
 				return fmt.Errorf("apply %s: %w", m.name, err)
 			}
