@@ -77,7 +77,7 @@ func NewDatabase(tb testing.TB) string {
 	}
 	name := fmt.Sprintf("test_%d_%d", os.Getpid(), dbSeq.Add(1))
 	ctx := context.Background()
-	if err := srv.admin(ctx, "CREATE DATABASE "+name); err != nil {
+	if err := srv.admin(ctx, "CREATE DATABASE "+name+" STRATEGY FILE_COPY"); err != nil {
 		tb.Fatalf("pgtest: create database: %v", err)
 	}
 	tb.Cleanup(func() {
