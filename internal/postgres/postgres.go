@@ -166,7 +166,9 @@ type querier interface {
 }
 
 // CreateMedia implements hlsd.Catalog.
-func (d *DB) CreateMedia(ctx context.Context, m *hlsd.Media) error { return createMedia(ctx, d.pool, m) }
+func (d *DB) CreateMedia(ctx context.Context, m *hlsd.Media) error {
+	return createMedia(ctx, d.pool, m)
+}
 
 // GetMedia implements hlsd.Catalog.
 func (d *DB) GetMedia(ctx context.Context, id string) (*hlsd.Media, error) {
