@@ -265,6 +265,9 @@ func New(ctx context.Context, cfg Config) (_ *Library, err error) {
 		FetchPollInterval:    cfg.PollInterval,
 		FetchCooldown:        cfg.PollInterval / 4,
 		RescueStuckJobsAfter: rescue,
+		// Every worker sets its own timeout (Timeout methods); no client
+		// default lets RescueAfter be shorter than River's minute.
+		JobTimeout: -1,
 	})
 	if err != nil {
 		return nil, err

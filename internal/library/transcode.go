@@ -102,8 +102,16 @@ type transcodeWorker struct {
 }
 
 // Timeout disables River's timeout: the worker sets its own once it knows
-// the source's duration (see MinJobTimeout).
-func (w *transcodeWorker) Timeout(*river.Job[TranscodeArgs]) time.Duration { return -1 }
+// the source's duration (see MinJobTimeout). On a shared queue (Postgres)
+// it is Config.RescueAfter instead: River's rescuer never takes back a job
+// whose worker has no timeout, so without one a dead node's job would stay
+// running for ever.
+func (w *transcodeWorker) Timeout(*river.Job[TranscodeArgs]) time.Duration {
+	if w.l.cfg.DB.Shared() {
+		return w.l.cfg.RescueAfter
+	}
+	return -1
+}
 
 var errTimeout = errors.New("transcode timed out")
 

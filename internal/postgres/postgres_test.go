@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -11,7 +12,15 @@ import (
 	"github.com/hlsd/hlsd/internal/postgres"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	if arg := os.Getenv(childEnv); arg != "" {
+		os.Exit(runWorker(arg))
+	}
+	pgtest.Main(m)
+}
+
+// pgtestDatabase is a fresh database of the test binary's server.
+func pgtestDatabase(t *testing.T) string { return pgtest.NewDatabase(t) }
 
 // open opens the catalog on a fresh database of the test server.
 func open(t *testing.T, url string) *postgres.DB {
