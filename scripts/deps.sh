@@ -3,7 +3,7 @@
 # a fresh Debian machine. Usage: scripts/deps.sh run|test|bench
 #   run   ffmpeg/ffprobe (the server transcodes with them), nodejs/npm and
 #         the web/ npm packages (hls.js, tus-js-client: the web UI's build)
-#   test  + Debian's chromium (browser tests)
+#   test  + Debian's chromium (browser tests) and postgresql (Postgres tests)
 #   bench + nginx and wrk (the reference server and the load generator)
 # As root (or with passwordless sudo) it runs apt-get; otherwise it names the
 # packages to install and fails.
@@ -23,6 +23,8 @@ want npm npm
 case "$mode" in
 test|bench)
 	want chromium chromium
+	# The Postgres tests (internal/pgtest) start Debian's server, which is not on PATH.
+	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 	;;
 esac
 if [ "$mode" = bench ]; then
