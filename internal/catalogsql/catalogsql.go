@@ -248,3 +248,43 @@ func Pending(ms []Migration, current int) ([]Migration, error) {
 	}
 	return ms[i:], nil
 }
+
+// MediaColumns are the media table's columns in the order the backends
+// scan them.
+const MediaColumns = `id, title, kind, status, progress, error, duration, renditions, source_name, source_size, created_at, updated_at, visibility, encrypted`
+
+// Rows is what *sql.Rows and pgx.Rows share for reading a result.
+type Rows interface {
+	Next() bool
+	Err() error
+}
+
+// Collect reads every row of a media query with scan; the caller closes
+// rows.
+func Collect[R Rows](rows R, scan func(R) (*hlsd.Media, error)) ([]*hlsd.Media, error) {
+	var ms []*hlsd.Media
+	for rows.Next() {
+		m, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list media: %w", err)
+		}
+		ms = append(ms, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list media: %w", err)
+	}
+	return ms, nil
+}
+
+// DecodeRenditions reads the renditions column (JSON) of media id; none is
+// an empty, non-nil slice (JSON [] rather than null in API answers).
+func DecodeRenditions(id string, b []byte) ([]hlsd.Rendition, error) {
+	var rs []hlsd.Rendition
+	if err := json.Unmarshal(b, &rs); err != nil {
+		return nil, fmt.Errorf("decode renditions of %s: %w", id, err)
+	}
+	if rs == nil {
+		rs = []hlsd.Rendition{}
+	}
+	return rs, nil
+}

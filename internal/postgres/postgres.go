@@ -241,7 +241,7 @@ func createMedia(ctx context.Context, q querier, m *hlsd.Media) error {
 	return nil
 }
 
-const mediaColumns = `id, title, kind, status, progress, error, duration, renditions, source_name, source_size, created_at, updated_at, visibility, encrypted`
+const mediaColumns = catalogsql.MediaColumns
 
 func scanMedia(row pgx.Row) (*hlsd.Media, error) {
 	var (
@@ -255,11 +255,9 @@ func scanMedia(row pgx.Row) (*hlsd.Media, error) {
 	}
 	m.Kind, m.Status = hlsd.Kind(kind), hlsd.Status(status)
 	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
-	if err := json.Unmarshal(renditions, &m.Renditions); err != nil {
-		return nil, fmt.Errorf("decode renditions of %s: %w", m.ID, err)
-	}
-	if m.Renditions == nil {
-		m.Renditions = []hlsd.Rendition{}
+	var err error
+	if m.Renditions, err = catalogsql.DecodeRenditions(m.ID, renditions); err != nil {
+		return nil, err
 	}
 	return &m, nil
 }
@@ -326,16 +324,9 @@ func listMedia(ctx context.Context, q querier, f hlsd.MediaFilter) (*hlsd.MediaP
 		return nil, fmt.Errorf("list media: %w", err)
 	}
 	defer rows.Close()
-	var ms []*hlsd.Media
-	for rows.Next() {
-		m, err := scanMedia(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list media: %w", err)
-		}
-		ms = append(ms, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list media: %w", err)
+	ms, err := catalogsql.Collect(rows, func(r pgx.Rows) (*hlsd.Media, error) { return scanMedia(r) })
+	if err != nil {
+		return nil, err
 	}
 	return l.Page(ms), nil
 }

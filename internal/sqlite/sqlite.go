@@ -211,7 +211,7 @@ func createMedia(ctx context.Context, q querier, m *hlsd.Media) error {
 	return nil
 }
 
-const mediaColumns = `id, title, kind, status, progress, error, duration, renditions, source_name, source_size, created_at, updated_at, visibility, encrypted`
+const mediaColumns = catalogsql.MediaColumns
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -227,13 +227,10 @@ func scanMedia(s scanner) (*hlsd.Media, error) {
 		return nil, err
 	}
 	m.Kind, m.Status = hlsd.Kind(kind), hlsd.Status(status)
-	if err := json.Unmarshal([]byte(renditions), &m.Renditions); err != nil {
-		return nil, fmt.Errorf("decode renditions of %s: %w", m.ID, err)
-	}
-	if m.Renditions == nil {
-		m.Renditions = []hlsd.Rendition{}
-	}
 	var err error
+	if m.Renditions, err = catalogsql.DecodeRenditions(m.ID, []byte(renditions)); err != nil {
+		return nil, err
+	}
 	if m.CreatedAt, err = parseTime(createdAt); err != nil {
 		return nil, fmt.Errorf("created_at of %s: %w", m.ID, err)
 	}
@@ -286,16 +283,9 @@ func listMedia(ctx context.Context, q querier, f hlsd.MediaFilter) (*hlsd.MediaP
 		return nil, fmt.Errorf("list media: %w", err)
 	}
 	defer rows.Close()
-	var ms []*hlsd.Media
-	for rows.Next() {
-		m, err := scanMedia(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list media: %w", err)
-		}
-		ms = append(ms, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list media: %w", err)
+	ms, err := catalogsql.Collect(rows, func(r *sql.Rows) (*hlsd.Media, error) { return scanMedia(r) })
+	if err != nil {
+		return nil, err
 	}
 	return l.Page(ms), nil
 }
