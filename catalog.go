@@ -7,7 +7,7 @@ import (
 
 // Catalog is the durable record of the library's media. It is the contract
 // between the service (internal/library) and a database backend: SQLite
-// (internal/sqlite) today, Postgres later; both must pass the shared
+// (internal/sqlite) or Postgres (internal/postgres); both pass the shared
 // conformance suite in internal/catalogtest, so callers never depend on one
 // backend's quirks.
 //

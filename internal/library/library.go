@@ -1,8 +1,9 @@
 // Package library is hlsd's media service: what the REST API, the tus
 // upload handler and the watch folder call. It owns the data directory (see
-// internal/disk for its layout), the SQLite catalog and the durable job queue
-// (River, in the same database file), and the workers that turn sources into
-// HLS presentations.
+// internal/disk for its layout), the durable job queue (River, in the
+// catalog's database) and the workers that turn sources into HLS
+// presentations. The catalog is given to it (Config.DB: internal/sqlite or
+// internal/postgres, opened by main), never opened here.
 //
 // A media's life: Create/Import moves the original into DATA/sources/{id}/
 // and, in one transaction, records the media as queued and inserts its
@@ -23,7 +24,8 @@
 // After a crash (kill -9, power loss) jobs stay in River's "running" state.
 // River's own rescuer only takes such jobs back after RescueStuckJobsAfter
 // (an hour by default), because on a shared Postgres it cannot tell a dead
-// worker from a slow one. hlsd is single-node on SQLite and holds an
+// worker from a slow one; that is what happens on Postgres (Config.RescueAfter;
+// DB.Shared). hlsd is single-node on SQLite and holds an
 // exclusive flock on the data directory (disk.Layout.Lock), so at startup
 // no other process can be working on anything: New makes every job left
 // running available again at once (recoverJobs), and sets River's rescuer
