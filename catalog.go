@@ -7,7 +7,7 @@ import (
 
 // Catalog is the durable record of the library's media. It is the contract
 // between the service (internal/library) and a database backend: SQLite
-// (internal/sqlite) today, Postgres later; both must pass the shared
+// (internal/sqlite) or Postgres (internal/postgres); both pass the shared
 // conformance suite in internal/catalogtest, so callers never depend on one
 // backend's quirks.
 //
@@ -30,6 +30,20 @@ type Catalog interface {
 	UpdateMedia(ctx context.Context, id string, upd MediaUpdate) (*Media, error)
 	// DeleteMedia removes the record; files are the caller's business.
 	DeleteMedia(ctx context.Context, id string) error
+}
+
+// Database is a Catalog whose changes can be grouped in transactions. It is
+// what the service (internal/library) holds: creating a media and inserting
+// its transcode job, or marking it ready and inserting its webhook event,
+// must happen together or not at all, so the job queue (River, on the same
+// database; see internal/queue) inserts its jobs inside the transaction
+// that Tx hands to fn.
+type Database interface {
+	Catalog
+	// Tx runs fn in one transaction, committed when fn returns nil and
+	// rolled back otherwise (fn's error is returned as is). Inside fn, use
+	// only tx: the database may be the one connection tx holds.
+	Tx(ctx context.Context, fn func(tx Catalog) error) error
 }
 
 // Page sizes of ListMedia: a zero MediaFilter.Limit means DefaultListLimit,

@@ -3,8 +3,9 @@
 # a fresh Debian machine. Usage: scripts/deps.sh run|test|bench
 #   run   ffmpeg/ffprobe (the server transcodes with them), nodejs/npm and
 #         the web/ npm packages (hls.js, tus-js-client: the web UI's build)
-#   test  + Debian's chromium (browser tests)
-#   bench + nginx and wrk (the reference server and the load generator),
+#   test  + Debian's chromium (browser tests), postgresql (Postgres tests),
+#         nginx (the reverse-proxy test)
+#   bench + wrk (the load generator; nginx, the reference, comes with test),
 #         openssl (the viewer benchmark's self-signed certificate)
 # As root (or with passwordless sudo) it runs apt-get; otherwise it names the
 # packages to install and fails.
@@ -24,10 +25,13 @@ want npm npm
 case "$mode" in
 test|bench)
 	want chromium chromium
+	# The reverse-proxy test (cmd/hlsd TestBehindNginx) runs Debian's nginx.
+	want nginx nginx-light
+	# The Postgres tests (internal/pgtest) start Debian's server, which is not on PATH.
+	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 	;;
 esac
 if [ "$mode" = bench ]; then
-	want nginx nginx-light
 	want wrk wrk
 	want openssl openssl
 fi

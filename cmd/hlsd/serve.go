@@ -25,6 +25,7 @@ import (
 type serveConfig struct {
 	Addr            string
 	DataDir         string
+	DB              string // --db: the catalog and job queue's database (db.go)
 	StaticDir       string
 	CORSOrigins     []string
 	LogFormat       string
@@ -69,6 +70,7 @@ func (m *Main) parseServeFlags(args []string) (serveConfig, error) {
 	fs := m.newFlagSet("serve", "[flags]")
 	fs.StringVar(&cfg.Addr, "addr", ":8080", "`address` to listen on (host:port; port 0 picks a free one)")
 	fs.StringVar(&cfg.DataDir, "data", "./data", "data `dir`: the library lives in DIR/media/{id}/, served at /hls/{id}/")
+	fs.StringVar(&cfg.DB, "db", "", "catalog and job queue database: an SQLite file `path` (default DATA/hlsd.db) or a postgres://user:pass@host:port/db URL")
 	fs.StringVar(&cfg.StaticDir, "static", "", "serve an existing folder of HLS content read-only at /static/")
 	fs.StringVar(&cors, "cors-origins", "*", "comma-separated `origins` browsers may play from (scheme://host[:port]), or *")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log `format`: text, json, or off (off: no access log; start/stop lines still go to stderr as text)")
@@ -185,6 +187,14 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		}
 	}
 
+	// The database first: when it is unreachable, no key or token is made.
+	db, err := openDB(ctx, cfg.DB, cfg.DataDir, logger)
+	if err != nil {
+		return err
+	}
+	// Closed after the library has stopped (deferred calls run last-in
+	// first-out).
+	defer db.Close()
 	token, err := m.apiToken(cfg)
 	if err != nil {
 		return err
@@ -201,6 +211,7 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 	}
 	lib, err := library.New(ctx, library.Config{
 		DataDir:       cfg.DataDir,
+		DB:            db,
 		Workers:       cfg.Workers,
 		Logger:        logger,
 		WebhookURL:    cfg.WebhookURL,

@@ -1,7 +1,7 @@
 // Package catalogtest is the conformance suite every hlsd.Catalog backend
-// must pass, in the spirit of testing/fstest: internal/sqlite runs it today
-// and a Postgres catalog will run the same cases, so the service above never
-// sees a difference between backends.
+// must pass, in the spirit of testing/fstest: internal/sqlite and
+// internal/postgres run the same cases, so the service above never sees a
+// difference between backends.
 package catalogtest
 
 import (
@@ -29,6 +29,66 @@ func Run(t *testing.T, newCatalog func(t *testing.T) hlsd.Catalog) {
 	t.Run("ListPages", func(t *testing.T) { testListPages(t, newCatalog(t)) })
 	t.Run("ListFilters", func(t *testing.T) { testListFilters(t, newCatalog(t)) })
 	t.Run("ListBadArguments", func(t *testing.T) { testListBadArguments(t, newCatalog(t)) })
+}
+
+// RunDatabase runs Run and the cases of hlsd.Database's transactions.
+// newDatabase must return an empty database that lives until the test ends.
+func RunDatabase(t *testing.T, newDatabase func(t *testing.T) hlsd.Database) {
+	Run(t, func(t *testing.T) hlsd.Catalog { return newDatabase(t) })
+	t.Run("TxCommit", func(t *testing.T) { testTxCommit(t, newDatabase(t)) })
+	t.Run("TxRollback", func(t *testing.T) { testTxRollback(t, newDatabase(t)) })
+}
+
+// testTxCommit checks that changes made through tx are visible after
+// Tx returns nil, and that tx sees its own writes.
+func testTxCommit(t *testing.T, db hlsd.Database) {
+	ctx := context.Background()
+	m := &hlsd.Media{Title: "committed"}
+	err := db.Tx(ctx, func(tx hlsd.Catalog) error {
+		if err := tx.CreateMedia(ctx, m); err != nil {
+			return err
+		}
+		_, err := tx.UpdateMedia(ctx, m.ID, hlsd.MediaUpdate{Status: hlsd.Ptr(hlsd.StatusProcessing)})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("Tx: %v", err)
+	}
+	got, err := db.GetMedia(ctx, m.ID)
+	if err != nil || got.Status != hlsd.StatusProcessing {
+		t.Fatalf("GetMedia after commit = %+v, %v; want processing", got, err)
+	}
+}
+
+// testTxRollback checks that a function's error rolls back everything it
+// did and comes back from Tx unchanged.
+func testTxRollback(t *testing.T, db hlsd.Database) {
+	ctx := context.Background()
+	kept := &hlsd.Media{Title: "kept"}
+	if err := db.CreateMedia(ctx, kept); err != nil {
+		t.Fatalf("CreateMedia: %v", err)
+	}
+	var id string
+	err := db.Tx(ctx, func(tx hlsd.Catalog) error {
+		m := &hlsd.Media{Title: "rolled back"}
+		if err := tx.CreateMedia(ctx, m); err != nil {
+			return err
+		}
+		id = m.ID
+		if err := tx.DeleteMedia(ctx, kept.ID); err != nil {
+			return err
+		}
+		return hlsd.Errorf(hlsd.EINVALID, "abort")
+	})
+	if hlsd.ErrorCode(err) != hlsd.EINVALID {
+		t.Fatalf("Tx = %v, want the function's error", err)
+	}
+	if _, err := db.GetMedia(ctx, id); hlsd.ErrorCode(err) != hlsd.ENOTFOUND {
+		t.Errorf("GetMedia of the media created in the rolled back Tx = %v, want not found", err)
+	}
+	if _, err := db.GetMedia(ctx, kept.ID); err != nil {
+		t.Errorf("GetMedia of the media deleted in the rolled back Tx = %v, want it kept", err)
+	}
 }
 
 // base is a fixed instant with sub-microsecond digits, to check that the

@@ -1,8 +1,9 @@
 // Package library is hlsd's media service: what the REST API, the tus
 // upload handler and the watch folder call. It owns the data directory (see
-// internal/disk for its layout), the SQLite catalog and the durable job queue
-// (River, in the same database file), and the workers that turn sources into
-// HLS presentations.
+// internal/disk for its layout), the durable job queue (River, in the
+// catalog's database) and the workers that turn sources into HLS
+// presentations. The catalog is given to it (Config.DB: internal/sqlite or
+// internal/postgres, opened by main), never opened here.
 //
 // A media's life: Create/Import moves the original into DATA/sources/{id}/
 // and, in one transaction, records the media as queued and inserts its
@@ -23,7 +24,8 @@
 // After a crash (kill -9, power loss) jobs stay in River's "running" state.
 // River's own rescuer only takes such jobs back after RescueStuckJobsAfter
 // (an hour by default), because on a shared Postgres it cannot tell a dead
-// worker from a slow one. hlsd is single-node on SQLite and holds an
+// worker from a slow one; that is what happens on Postgres (Config.RescueAfter;
+// DB.Shared). hlsd is single-node on SQLite and holds an
 // exclusive flock on the data directory (disk.Layout.Lock), so at startup
 // no other process can be working on anything: New makes every job left
 // running available again at once (recoverJobs), and sets River's rescuer
@@ -34,7 +36,6 @@ package library
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -52,12 +53,10 @@ import (
 
 	"github.com/hlsd/hlsd"
 	"github.com/hlsd/hlsd/internal/disk"
-	"github.com/hlsd/hlsd/internal/sqlite"
+	"github.com/hlsd/hlsd/internal/queue"
 	"github.com/hlsd/hlsd/internal/watch"
 	"github.com/hlsd/hlsd/internal/webhook"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
 )
 
 // Defaults for zero Config fields.
@@ -74,17 +73,46 @@ const (
 	ProgressInterval = time.Second
 	// MaxTitleLength bounds titles, in characters.
 	MaxTitleLength = 300
-	// rescueAfter is River's stuck-job rescue delay (see the package comment).
+	// rescueAfter is River's stuck-job rescue delay on a queue only this
+	// process uses (see the package comment).
 	rescueAfter = 7 * 24 * time.Hour
+	// DefaultRescueAfter is Config.RescueAfter's default, River's own.
+	DefaultRescueAfter = time.Hour
 )
 
 // QueueTranscode is the River queue of transcode jobs.
 const QueueTranscode = "transcode"
 
-// Config is what New needs. Only DataDir is required.
+// DB is the database the library keeps its catalog and job queue in:
+// internal/sqlite or internal/postgres. The caller opens it (cmd/hlsd, from
+// --db) and closes it after Stop.
+type DB interface {
+	hlsd.Database
+	// Queue opens River on the same database; jobs are inserted in the
+	// transactions of Tx.
+	Queue() queue.Opener
+	// Shared reports whether other processes may use the database and
+	// work its queue (Postgres), rather than this one alone (SQLite).
+	Shared() bool
+	// JobCounts, StoredBytes and Ping serve metrics and readiness
+	// (observe.go): job counts by [queue, state], bytes the catalog
+	// records, and whether the database answers.
+	JobCounts(ctx context.Context) (map[[2]string]int, error)
+	StoredBytes(ctx context.Context) (sources, presentations int64, err error)
+	Ping(ctx context.Context) error
+}
+
+// Config is what New needs. DataDir and DB are required.
 type Config struct {
 	// DataDir is the data directory (created when missing).
 	DataDir string
+	// DB is the catalog and job queue's database.
+	DB DB
+	// RescueAfter is how long a job may run before River takes it back
+	// as stuck, on a shared queue (Postgres: a dead node's jobs go back to
+	// the others); 0 means DefaultRescueAfter. On SQLite the library takes
+	// back a dead process's jobs at start instead (see the package comment).
+	RescueAfter time.Duration
 	// Workers is how many transcodes run at once (default 1).
 	Workers int
 	Logger  *slog.Logger
@@ -148,8 +176,8 @@ type Library struct {
 	cfg        Config
 	logger     *slog.Logger
 	layout     disk.Layout
-	db         *sqlite.DB
-	river      *river.Client[*sql.Tx]
+	db         DB
+	river      queue.Queue
 	transcoder Transcoder
 	present    func(*hlsd.Media) any
 	unlock     func() error
@@ -179,6 +207,12 @@ func New(ctx context.Context, cfg Config) (_ *Library, err error) {
 	if cfg.DataDir == "" {
 		return nil, hlsd.Errorf(hlsd.EINVALID, "a data directory is required")
 	}
+	if cfg.DB == nil {
+		return nil, hlsd.Errorf(hlsd.EINVALID, "a database is required")
+	}
+	if cfg.RescueAfter <= 0 {
+		cfg.RescueAfter = DefaultRescueAfter
+	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 1
 	}
@@ -195,6 +229,7 @@ func New(ctx context.Context, cfg Config) (_ *Library, err error) {
 	l := &Library{
 		cfg:        cfg,
 		logger:     logger,
+		db:         cfg.DB,
 		layout:     disk.Layout{Root: cfg.DataDir},
 		transcoder: cfg.Transcoder,
 		present:    cfg.Present,
@@ -221,17 +256,6 @@ func New(ctx context.Context, cfg Config) (_ *Library, err error) {
 	if err := l.layout.Init(logger); err != nil {
 		return nil, err
 	}
-	if l.db, err = sqlite.Open(ctx, l.layout.DB()); err != nil {
-		return nil, err
-	}
-	driver := riversqlite.New(l.db.SQL())
-	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: logger.With("component", "river")})
-	if err != nil {
-		return nil, fmt.Errorf("river migrator: %w", err)
-	}
-	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("river migrate: %w", err)
-	}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &transcodeWorker{l: l}); err != nil {
 		return nil, err
@@ -242,7 +266,11 @@ func New(ctx context.Context, cfg Config) (_ *Library, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	l.river, err = river.NewClient(driver, &river.Config{
+	rescue := rescueAfter
+	if cfg.DB.Shared() {
+		rescue = cfg.RescueAfter
+	}
+	l.river, err = cfg.DB.Queue()(ctx, &river.Config{
 		Logger: logger.With("component", "river"),
 		Queues: map[string]river.QueueConfig{
 			QueueTranscode: {MaxWorkers: cfg.Workers},
@@ -251,13 +279,18 @@ func New(ctx context.Context, cfg Config) (_ *Library, err error) {
 		Workers:              workers,
 		FetchPollInterval:    cfg.PollInterval,
 		FetchCooldown:        cfg.PollInterval / 4,
-		RescueStuckJobsAfter: rescueAfter,
+		RescueStuckJobsAfter: rescue,
+		// Every worker sets its own timeout (Timeout methods); no client
+		// default lets RescueAfter be shorter than River's minute.
+		JobTimeout: -1,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("river client: %w", err)
-	}
-	if err := l.recoverJobs(ctx, driver); err != nil {
 		return nil, err
+	}
+	if !cfg.DB.Shared() {
+		if err := l.recoverJobs(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return l, nil
 }
@@ -335,9 +368,6 @@ func (l *Library) stopWorkers(ctx context.Context) error {
 
 func (l *Library) close() error {
 	var errs []error
-	if l.db != nil {
-		errs = append(errs, l.db.Close())
-	}
 	if l.unlock != nil {
 		errs = append(errs, l.unlock())
 	}
@@ -528,7 +558,7 @@ func (l *Library) adopt(ctx context.Context, path string, meta Upload, size int6
 			os.RemoveAll(l.layout.MediaDir(id))
 		}
 	}()
-	err = l.db.Tx(ctx, func(tx *sqlite.Tx) error {
+	err = l.db.Tx(ctx, func(tx hlsd.Catalog) error {
 		if err := tx.CreateMedia(ctx, m); err != nil {
 			return err
 		}
@@ -549,8 +579,8 @@ type TranscodeArgs struct {
 // Kind implements river.JobArgs.
 func (TranscodeArgs) Kind() string { return "transcode" }
 
-func (l *Library) enqueueTranscode(ctx context.Context, tx *sqlite.Tx, id string) error {
-	_, err := l.river.InsertTx(ctx, tx.SQL(), TranscodeArgs{MediaID: id}, &river.InsertOpts{
+func (l *Library) enqueueTranscode(ctx context.Context, tx hlsd.Catalog, id string) error {
+	_, err := l.river.InsertTx(ctx, tx, TranscodeArgs{MediaID: id}, &river.InsertOpts{
 		Queue: QueueTranscode, MaxAttempts: l.cfg.MaxAttempts,
 	})
 	if err != nil {
@@ -560,7 +590,7 @@ func (l *Library) enqueueTranscode(ctx context.Context, tx *sqlite.Tx, id string
 }
 
 // enqueueEvent inserts a webhook delivery in tx, when a webhook is set.
-func (l *Library) enqueueEvent(ctx context.Context, tx *sqlite.Tx, typ string, m *hlsd.Media) error {
+func (l *Library) enqueueEvent(ctx context.Context, tx hlsd.Catalog, typ string, m *hlsd.Media) error {
 	if l.cfg.WebhookURL == "" {
 		return nil
 	}
@@ -568,7 +598,7 @@ func (l *Library) enqueueEvent(ctx context.Context, tx *sqlite.Tx, typ string, m
 	if err != nil {
 		return err
 	}
-	if _, err := l.river.InsertTx(ctx, tx.SQL(), webhook.Args{Event: ev}, nil); err != nil {
+	if _, err := l.river.InsertTx(ctx, tx, webhook.Args{Event: ev}, nil); err != nil {
 		return fmt.Errorf("enqueue webhook %s: %w", typ, err)
 	}
 	return nil
@@ -604,7 +634,7 @@ func (l *Library) Delete(ctx context.Context, id string) error {
 			return fmt.Errorf("delete %s: waiting for its transcode to stop: %w", id, ctx.Err())
 		}
 	}
-	err = l.db.Tx(ctx, func(tx *sqlite.Tx) error {
+	err = l.db.Tx(ctx, func(tx hlsd.Catalog) error {
 		if err := tx.DeleteMedia(ctx, id); err != nil {
 			return err
 		}
@@ -639,7 +669,7 @@ func (l *Library) Reprocess(ctx context.Context, id string) (*hlsd.Media, error)
 		return nil, err
 	}
 	var m *hlsd.Media
-	err = l.db.Tx(ctx, func(tx *sqlite.Tx) error {
+	err = l.db.Tx(ctx, func(tx hlsd.Catalog) error {
 		var err error
 		m, err = tx.UpdateMedia(ctx, id, hlsd.MediaUpdate{
 			Status: hlsd.Ptr(hlsd.StatusQueued), Progress: hlsd.Ptr(0.0), Error: hlsd.Ptr(""),

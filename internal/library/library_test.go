@@ -71,7 +71,7 @@ func start(t *testing.T, cfg library.Config) *library.Library {
 		t.Cleanup(func() { w.mu.Lock(); w.done = true; w.mu.Unlock() })
 		cfg.Logger = slog.New(slog.NewTextHandler(w, nil))
 	}
-	lib, err := library.New(context.Background(), cfg)
+	lib, err := newLibrary(t, cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -582,12 +582,12 @@ func TestParseFormatSize(t *testing.T) {
 
 func TestStopWithoutStart(t *testing.T) {
 	dir := t.TempDir()
-	lib, err := library.New(context.Background(), library.Config{DataDir: dir})
+	lib, err := newLibrary(t, library.Config{DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A second library on the same data directory is refused while the first holds it.
-	if _, err := library.New(context.Background(), library.Config{DataDir: dir}); hlsd.ErrorCode(err) != hlsd.ECONFLICT {
+	if _, err := newLibrary(t, library.Config{DataDir: dir}); hlsd.ErrorCode(err) != hlsd.ECONFLICT {
 		t.Errorf("second New on the same data = %v, want conflict", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -595,7 +595,7 @@ func TestStopWithoutStart(t *testing.T) {
 	if err := lib.Stop(ctx); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
-	lib2, err := library.New(context.Background(), library.Config{DataDir: dir})
+	lib2, err := newLibrary(t, library.Config{DataDir: dir})
 	if err != nil {
 		t.Fatalf("New after Stop: %v", err)
 	}

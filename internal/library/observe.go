@@ -60,22 +60,9 @@ type JobCount struct {
 // jobs (completed, cancelled, discarded) are counted until River's cleaner
 // removes them (a day after they finish).
 func (l *Library) JobCounts(ctx context.Context) ([]JobCount, error) {
-	rows, err := l.db.SQL().QueryContext(ctx, `SELECT queue, state, count(*) FROM river_job GROUP BY queue, state`)
+	n, err := l.db.JobCounts(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("count jobs: %w", err)
-	}
-	defer rows.Close()
-	n := map[[2]string]int{}
-	for rows.Next() {
-		var q, s string
-		var c int
-		if err := rows.Scan(&q, &s, &c); err != nil {
-			return nil, fmt.Errorf("count jobs: %w", err)
-		}
-		n[[2]string{q, s}] = c
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("count jobs: %w", err)
+		return nil, err
 	}
 	var out []JobCount
 	for _, q := range JobQueues {
@@ -90,24 +77,11 @@ func (l *Library) JobCounts(ctx context.Context) ([]JobCount, error) {
 // sources as uploaded, and the presentations' segments (init and media
 // segments of every rendition; playlists and posters are a few kB more).
 func (l *Library) StoredBytes(ctx context.Context) (sources, presentations int64, err error) {
-	err = l.db.SQL().QueryRowContext(ctx, `SELECT
-		coalesce((SELECT sum(source_size) FROM media), 0),
-		coalesce((SELECT sum(json_extract(r.value, '$.bytes')) FROM media, json_each(media.renditions) AS r), 0)`).
-		Scan(&sources, &presentations)
-	if err != nil {
-		return 0, 0, fmt.Errorf("sum stored bytes: %w", err)
-	}
-	return sources, presentations, nil
+	return l.db.StoredBytes(ctx)
 }
 
 // CheckDatabase reports whether the catalog answers a query.
-func (l *Library) CheckDatabase(ctx context.Context) error {
-	var one int
-	if err := l.db.SQL().QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
-		return fmt.Errorf("database: %w", err)
-	}
-	return nil
-}
+func (l *Library) CheckDatabase(ctx context.Context) error { return l.db.Ping(ctx) }
 
 // CheckTools reports whether the ffmpeg and ffprobe binaries the library
 // runs are there and executable. It runs neither, so it stays cheap; the

@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/hlsd/hlsd"
+	"github.com/hlsd/hlsd/internal/disk"
 	"github.com/hlsd/hlsd/internal/hls"
 	"github.com/hlsd/hlsd/internal/library"
+	"github.com/hlsd/hlsd/internal/sqlite"
 	"github.com/hlsd/hlsd/internal/testmedia"
 )
 
@@ -36,7 +38,12 @@ func TestMain(m *testing.M) {
 // once the transcode has stored progress, and then waits to be killed.
 func runChild(dir, source string) int {
 	ctx := context.Background()
-	lib, err := library.New(ctx, library.Config{DataDir: dir})
+	db, err := sqlite.Open(ctx, disk.Layout{Root: dir}.DB())
+	if err != nil {
+		fmt.Println("error", err)
+		return 1
+	}
+	lib, err := library.New(ctx, library.Config{DataDir: dir, DB: db})
 	if err == nil {
 		err = lib.Start(ctx)
 	}
@@ -150,7 +157,7 @@ func TestRestartAfterKill(t *testing.T) {
 func TestStopAndResume(t *testing.T) {
 	needFFmpeg(t)
 	data := t.TempDir()
-	lib, err := library.New(context.Background(), library.Config{DataDir: data, Logger: testLogger(t)})
+	lib, err := newLibrary(t, library.Config{DataDir: data, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

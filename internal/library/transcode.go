@@ -15,11 +15,9 @@ import (
 	"github.com/hlsd/hlsd"
 	"github.com/hlsd/hlsd/internal/hls"
 	"github.com/hlsd/hlsd/internal/ingest"
-	"github.com/hlsd/hlsd/internal/sqlite"
 	"github.com/hlsd/hlsd/internal/webhook"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 )
 
@@ -104,8 +102,16 @@ type transcodeWorker struct {
 }
 
 // Timeout disables River's timeout: the worker sets its own once it knows
-// the source's duration (see MinJobTimeout).
-func (w *transcodeWorker) Timeout(*river.Job[TranscodeArgs]) time.Duration { return -1 }
+// the source's duration (see MinJobTimeout). On a shared queue (Postgres)
+// it is Config.RescueAfter instead: River's rescuer never takes back a job
+// whose worker has no timeout, so without one a dead node's job would stay
+// running for ever.
+func (w *transcodeWorker) Timeout(*river.Job[TranscodeArgs]) time.Duration {
+	if w.l.cfg.DB.Shared() {
+		return w.l.cfg.RescueAfter
+	}
+	return -1
+}
 
 var errTimeout = errors.New("transcode timed out")
 
@@ -317,7 +323,7 @@ func transcodeSafely(ctx context.Context, t Transcoder, job TranscodeJob) (res *
 func (w *transcodeWorker) succeed(ctx context.Context, id string, res *TranscodeResult, logger *slog.Logger, took time.Duration) error {
 	l := w.l
 	rends := res.Renditions
-	err := l.db.Tx(ctx, func(tx *sqlite.Tx) error {
+	err := l.db.Tx(ctx, func(tx hlsd.Catalog) error {
 		m, err := tx.UpdateMedia(ctx, id, hlsd.MediaUpdate{
 			Status: hlsd.Ptr(hlsd.StatusReady), Progress: hlsd.Ptr(1.0), Error: hlsd.Ptr(""),
 			Kind: hlsd.Ptr(res.Kind), Duration: hlsd.Ptr(res.Duration), Renditions: &rends,
@@ -341,7 +347,7 @@ func (w *transcodeWorker) succeed(ctx context.Context, id string, res *Transcode
 // media.failed. With final, the returned error cancels the job for good.
 func (l *Library) fail(ctx context.Context, id string, job *river.Job[TranscodeArgs], cause error, final bool) error {
 	msg := hlsd.ErrorMessage(cause)
-	err := l.db.Tx(ctx, func(tx *sqlite.Tx) error {
+	err := l.db.Tx(ctx, func(tx hlsd.Catalog) error {
 		m, err := tx.UpdateMedia(ctx, id, hlsd.MediaUpdate{
 			Status: hlsd.Ptr(hlsd.StatusFailed), Progress: hlsd.Ptr(0.0), Error: &msg,
 		})
@@ -465,8 +471,8 @@ func masterKind(dir string) hlsd.Kind {
 // recoverJobs makes the jobs a dead process left running available again
 // (see the package comment for why this is safe and needed). It runs in New,
 // before the workers start, with the data directory locked.
-func (l *Library) recoverJobs(ctx context.Context, driver *riversqlite.Driver) error {
-	exec := driver.GetExecutor()
+func (l *Library) recoverJobs(ctx context.Context) error {
+	exec := l.river.Executor()
 	now := time.Now().UTC()
 	jobs, err := exec.JobGetStuck(ctx, &riverdriver.JobGetStuckParams{Max: 10000, StuckHorizon: now.Add(time.Minute)})
 	if err != nil {

@@ -38,7 +38,7 @@ type apiEnv struct {
 func newAPIEnv(t *testing.T, maxUpload int64) *apiEnv {
 	t.Helper()
 	data := t.TempDir()
-	lib, err := library.New(context.Background(), library.Config{DataDir: data})
+	lib, err := newLibrary(t, library.Config{DataDir: data})
 	if err != nil {
 		t.Fatalf("library.New: %v", err)
 	}

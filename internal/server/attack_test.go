@@ -48,7 +48,7 @@ type attackEnv struct {
 func newAttackEnv(t *testing.T) *attackEnv {
 	t.Helper()
 	data := t.TempDir()
-	lib, err := library.New(context.Background(), library.Config{DataDir: data})
+	lib, err := newLibrary(t, library.Config{DataDir: data})
 	if err != nil {
 		t.Fatal(err)
 	}

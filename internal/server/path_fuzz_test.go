@@ -34,7 +34,7 @@ const (
 // validName accepts must be a clean local path.
 func FuzzRequestPath(f *testing.F) {
 	data := f.TempDir()
-	lib, err := library.New(context.Background(), library.Config{DataDir: data})
+	lib, err := newLibrary(f, library.Config{DataDir: data})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -40,7 +40,7 @@ var testSigningKey = signing.Key{ID: "k1", Secret: []byte("test-signing-secret-0
 func newSecEnv(t *testing.T, change func(*Config)) (*apiEnv, *testClock) {
 	t.Helper()
 	data := t.TempDir()
-	lib, err := library.New(context.Background(), library.Config{DataDir: data})
+	lib, err := newLibrary(t, library.Config{DataDir: data})
 	if err != nil {
 		t.Fatalf("library.New: %v", err)
 	}
@@ -422,7 +422,7 @@ func TestUploadVisibility(t *testing.T) {
 // body copy; compare with BenchmarkSegment (no library, no check).
 func BenchmarkSegmentWithLibrary(b *testing.B) {
 	data := b.TempDir()
-	lib, err := library.New(context.Background(), library.Config{DataDir: data})
+	lib, err := newLibrary(b, library.Config{DataDir: data})
 	if err != nil {
 		b.Fatal(err)
 	}

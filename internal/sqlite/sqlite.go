@@ -17,18 +17,15 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hlsd/hlsd"
+	"github.com/hlsd/hlsd/internal/catalogsql"
 	sqlite3 "modernc.org/sqlite"
 	sqlite3lib "modernc.org/sqlite/lib"
 )
@@ -38,7 +35,7 @@ var migrationFS embed.FS
 
 // timeFormat stores times as UTC text with fixed microsecond precision, so
 // that comparing the text compares the times.
-const timeFormat = "2006-01-02T15:04:05.000000Z"
+const timeFormat = catalogsql.TimeFormat
 
 // BusyTimeout is how long a statement waits for another connection's write
 // lock (another process, or the sqlite3 shell) before failing.
@@ -51,7 +48,7 @@ type DB struct {
 	db *sql.DB
 }
 
-var _ hlsd.Catalog = (*DB)(nil)
+var _ hlsd.Database = (*DB)(nil)
 var _ hlsd.Catalog = (*Tx)(nil)
 
 // Open opens (creating if needed) the SQLite database at path and applies
@@ -89,9 +86,16 @@ func (d *DB) Close() error { return d.db.Close() }
 // written in one transaction.
 func (d *DB) SQL() *sql.DB { return d.db }
 
-// Tx runs fn in one transaction, committed when fn returns nil and rolled
-// back otherwise. Inside fn, use only tx (see the package comment).
-func (d *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
+// Tx implements hlsd.Database: fn's tx is a *Tx, whose SQL() is the
+// transaction River's riversqlite driver inserts jobs in. Inside fn, use
+// only tx (see the package comment).
+func (d *DB) Tx(ctx context.Context, fn func(tx hlsd.Catalog) error) error {
+	return d.tx(ctx, func(tx *Tx) error { return fn(tx) })
+}
+
+// tx runs fn in one transaction, committed when fn returns nil and rolled
+// back otherwise.
+func (d *DB) tx(ctx context.Context, fn func(tx *Tx) error) error {
 	sqlTx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -141,7 +145,7 @@ func (d *DB) ListMedia(ctx context.Context, f hlsd.MediaFilter) (*hlsd.MediaPage
 // conditional update (IfStatus) reads and writes atomically.
 func (d *DB) UpdateMedia(ctx context.Context, id string, upd hlsd.MediaUpdate) (*hlsd.Media, error) {
 	var m *hlsd.Media
-	err := d.Tx(ctx, func(tx *Tx) error {
+	err := d.tx(ctx, func(tx *Tx) error {
 		var err error
 		m, err = updateMedia(ctx, tx.tx, id, upd)
 		return err
@@ -183,45 +187,9 @@ func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
 
 func parseTime(s string) (time.Time, error) { return time.Parse(timeFormat, s) }
 
-// now is the current time at the precision the catalog keeps.
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-
-func notFound(id string) error { return hlsd.Errorf(hlsd.ENOTFOUND, "media %q not found", id) }
-
-func validStatus(s hlsd.Status) bool {
-	switch s {
-	case hlsd.StatusQueued, hlsd.StatusProcessing, hlsd.StatusReady, hlsd.StatusFailed:
-		return true
-	}
-	return false
-}
-
 func createMedia(ctx context.Context, q querier, m *hlsd.Media) error {
-	if m.ID == "" {
-		m.ID = hlsd.NewMediaID()
-	}
-	if m.Status == "" {
-		m.Status = hlsd.StatusQueued
-	}
-	if !validStatus(m.Status) {
-		return hlsd.Errorf(hlsd.EINVALID, "unknown media status %q", m.Status)
-	}
-	if m.CreatedAt.IsZero() {
-		m.CreatedAt = now()
-	}
-	m.CreatedAt = m.CreatedAt.UTC().Truncate(time.Microsecond)
-	if m.UpdatedAt.IsZero() {
-		m.UpdatedAt = m.CreatedAt
-	}
-	m.UpdatedAt = m.UpdatedAt.UTC().Truncate(time.Microsecond)
-	if m.Renditions == nil {
-		m.Renditions = []hlsd.Rendition{}
-	}
-	if m.Visibility == "" {
-		m.Visibility = hlsd.VisibilityPublic
-	}
-	if !hlsd.ValidVisibility(m.Visibility) {
-		return hlsd.Errorf(hlsd.EINVALID, "unknown visibility %q: want public or signed", m.Visibility)
+	if err := catalogsql.PrepareCreate(m); err != nil {
+		return err
 	}
 	renditions, err := json.Marshal(m.Renditions)
 	if err != nil {
@@ -243,7 +211,7 @@ func createMedia(ctx context.Context, q querier, m *hlsd.Media) error {
 	return nil
 }
 
-const mediaColumns = `id, title, kind, status, progress, error, duration, renditions, source_name, source_size, created_at, updated_at, visibility, encrypted`
+const mediaColumns = catalogsql.MediaColumns
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -259,13 +227,10 @@ func scanMedia(s scanner) (*hlsd.Media, error) {
 		return nil, err
 	}
 	m.Kind, m.Status = hlsd.Kind(kind), hlsd.Status(status)
-	if err := json.Unmarshal([]byte(renditions), &m.Renditions); err != nil {
-		return nil, fmt.Errorf("decode renditions of %s: %w", m.ID, err)
-	}
-	if m.Renditions == nil {
-		m.Renditions = []hlsd.Rendition{}
-	}
 	var err error
+	if m.Renditions, err = catalogsql.DecodeRenditions(m.ID, []byte(renditions)); err != nil {
+		return nil, err
+	}
 	if m.CreatedAt, err = parseTime(createdAt); err != nil {
 		return nil, fmt.Errorf("created_at of %s: %w", m.ID, err)
 	}
@@ -278,99 +243,51 @@ func scanMedia(s scanner) (*hlsd.Media, error) {
 func getMedia(ctx context.Context, q querier, id string) (*hlsd.Media, error) {
 	m, err := scanMedia(q.QueryRowContext(ctx, `SELECT `+mediaColumns+` FROM media WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound(id)
+		return nil, catalogsql.NotFound(id)
 	} else if err != nil {
 		return nil, fmt.Errorf("get media %s: %w", id, err)
 	}
 	return m, nil
 }
 
-// cursor is the position after the last media of a page: keyset pagination
-// is stable while media are added or removed, unlike an offset.
-type cursor struct {
-	CreatedAt string `json:"t"`
-	ID        string `json:"i"`
-}
-
-func encodeCursor(m *hlsd.Media) string {
-	b, _ := json.Marshal(cursor{CreatedAt: formatTime(m.CreatedAt), ID: m.ID})
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string) (cursor, error) {
-	var c cursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &c)
-	}
-	if err == nil {
-		_, err = parseTime(c.CreatedAt)
-	}
-	if err != nil || c.ID == "" {
-		return cursor{}, hlsd.Errorf(hlsd.EINVALID, "the page cursor is not valid")
-	}
-	return c, nil
-}
-
-// likeEscaper escapes LIKE's wildcards so a search for "50%" means the text.
-var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-
 func listMedia(ctx context.Context, q querier, f hlsd.MediaFilter) (*hlsd.MediaPage, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = hlsd.DefaultListLimit
+	l, err := catalogsql.CheckList(f)
+	if err != nil {
+		return nil, err
 	}
-	limit = min(limit, hlsd.MaxListLimit)
 	var (
 		where []string
 		args  []any
 	)
-	if f.Query != "" {
+	if l.Like != "" {
 		where = append(where, `title LIKE ? ESCAPE '\'`)
-		args = append(args, "%"+likeEscaper.Replace(f.Query)+"%")
+		args = append(args, l.Like)
 	}
 	if f.Status != "" {
-		if !validStatus(f.Status) {
-			return nil, hlsd.Errorf(hlsd.EINVALID, "unknown media status %q", f.Status)
-		}
 		where = append(where, `status = ?`)
 		args = append(args, string(f.Status))
 	}
-	if f.Cursor != "" {
-		c, err := decodeCursor(f.Cursor)
-		if err != nil {
-			return nil, err
-		}
+	if c := l.After; c.ID != "" {
+		at := formatTime(c.CreatedAt)
 		where = append(where, `(created_at < ? OR (created_at = ? AND id < ?))`)
-		args = append(args, c.CreatedAt, c.CreatedAt, c.ID)
+		args = append(args, at, at, c.ID)
 	}
 	query := `SELECT ` + mediaColumns + ` FROM media`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}
 	query += ` ORDER BY created_at DESC, id DESC LIMIT ?`
-	args = append(args, limit+1)
+	args = append(args, l.Limit+1)
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list media: %w", err)
 	}
 	defer rows.Close()
-	page := &hlsd.MediaPage{Media: []*hlsd.Media{}}
-	for rows.Next() {
-		m, err := scanMedia(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list media: %w", err)
-		}
-		page.Media = append(page.Media, m)
+	ms, err := catalogsql.Collect(rows, func(r *sql.Rows) (*hlsd.Media, error) { return scanMedia(r) })
+	if err != nil {
+		return nil, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list media: %w", err)
-	}
-	if len(page.Media) > limit {
-		page.Media = page.Media[:limit]
-		page.NextCursor = encodeCursor(page.Media[limit-1])
-	}
-	return page, nil
+	return l.Page(ms), nil
 }
 
 func updateMedia(ctx context.Context, q querier, id string, upd hlsd.MediaUpdate) (*hlsd.Media, error) {
@@ -378,43 +295,9 @@ func updateMedia(ctx context.Context, q querier, id string, upd hlsd.MediaUpdate
 	if err != nil {
 		return nil, err
 	}
-	if len(upd.IfStatus) > 0 && !slices.Contains(upd.IfStatus, m.Status) {
-		return nil, hlsd.Errorf(hlsd.ECONFLICT, "media %q is %s", id, m.Status)
+	if err := catalogsql.ApplyUpdate(m, upd); err != nil {
+		return nil, err
 	}
-	if upd.Title != nil {
-		m.Title = *upd.Title
-	}
-	if upd.Kind != nil {
-		m.Kind = *upd.Kind
-	}
-	if upd.Status != nil {
-		if !validStatus(*upd.Status) {
-			return nil, hlsd.Errorf(hlsd.EINVALID, "unknown media status %q", *upd.Status)
-		}
-		m.Status = *upd.Status
-	}
-	if upd.Progress != nil {
-		m.Progress = min(max(*upd.Progress, 0), 1)
-	}
-	if upd.Error != nil {
-		m.Error = *upd.Error
-	}
-	if upd.Duration != nil {
-		m.Duration = *upd.Duration
-	}
-	if upd.Renditions != nil {
-		m.Renditions = *upd.Renditions
-		if m.Renditions == nil {
-			m.Renditions = []hlsd.Rendition{}
-		}
-	}
-	if upd.Visibility != nil {
-		if !hlsd.ValidVisibility(*upd.Visibility) {
-			return nil, hlsd.Errorf(hlsd.EINVALID, "unknown visibility %q: want public or signed", *upd.Visibility)
-		}
-		m.Visibility = *upd.Visibility
-	}
-	m.UpdatedAt = now()
 	renditions, err := json.Marshal(m.Renditions)
 	if err != nil {
 		return nil, fmt.Errorf("encode renditions: %w", err)
@@ -437,45 +320,9 @@ func deleteMedia(ctx context.Context, q querier, id string) error {
 	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("delete media %s: %w", id, err)
 	} else if n == 0 {
-		return notFound(id)
+		return catalogsql.NotFound(id)
 	}
 	return nil
-}
-
-// migration is one embedded schema change.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in version order. Files are
-// named NNNN_description.sql; a malformed name is a build mistake.
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive version and '_'", e.Name())
-		}
-		b, err := migrationFS.ReadFile(path.Join("migrations", e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("migrations %s and %s share a version", ms[i-1].name, ms[i].name)
-		}
-	}
-	return ms, nil
 }
 
 // migrate applies the migrations newer than the database's version.
@@ -487,7 +334,7 @@ func (d *DB) migrate(ctx context.Context) error {
 	)`); err != nil {
 		return err
 	}
-	ms, err := migrations()
+	ms, err := catalogsql.Migrations(migrationFS, "migrations")
 	if err != nil {
 		return err
 	}
@@ -495,19 +342,17 @@ func (d *DB) migrate(ctx context.Context) error {
 	if err := d.db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return err
 	}
-	if len(ms) > 0 && current > ms[len(ms)-1].version {
-		return fmt.Errorf("database schema version %d is newer than this hlsd knows (%d)", current, ms[len(ms)-1].version)
+	pending, err := catalogsql.Pending(ms, current)
+	if err != nil {
+		return err
 	}
-	for _, m := range ms {
-		if m.version <= current {
-			continue
-		}
-		err := d.Tx(ctx, func(tx *Tx) error {
-			if _, err := tx.tx.ExecContext(ctx, m.sql); err != nil {
-				return fmt.Errorf("apply %s: %w", m.name, err)
+	for _, m := range pending {
+		err := d.tx(ctx, func(tx *Tx) error {
+			if _, err := tx.tx.ExecContext(ctx, m.SQL); err != nil {
+				return fmt.Errorf("apply %s: %w", m.Name, err)
 			}
 			_, err := tx.tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-				m.version, m.name, formatTime(now()))
+				m.Version, m.Name, formatTime(catalogsql.Now()))
 			return err
 		})
 		if err != nil {

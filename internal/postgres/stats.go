@@ -1,0 +1,50 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+)
+
+// JobCounts counts River's jobs by queue and state ([queue, state] → n),
+// for metrics.
+func (d *DB) JobCounts(ctx context.Context) (map[[2]string]int, error) {
+	rows, err := d.pool.Query(ctx, `SELECT queue, state::text, count(*) FROM river_job GROUP BY queue, state`)
+	if err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	defer rows.Close()
+	n := map[[2]string]int{}
+	for rows.Next() {
+		var q, s string
+		var c int
+		if err := rows.Scan(&q, &s, &c); err != nil {
+			return nil, fmt.Errorf("count jobs: %w", err)
+		}
+		n[[2]string{q, s}] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	return n, nil
+}
+
+// StoredBytes sums the sources' sizes and the presentations' segment bytes
+// recorded in the catalog.
+func (d *DB) StoredBytes(ctx context.Context) (sources, presentations int64, err error) {
+	err = d.pool.QueryRow(ctx, `SELECT
+		coalesce((SELECT sum(source_size) FROM media), 0)::bigint,
+		coalesce((SELECT sum((r->>'bytes')::bigint) FROM media, jsonb_array_elements(media.renditions) AS r), 0)::bigint`).
+		Scan(&sources, &presentations)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sum stored bytes: %w", err)
+	}
+	return sources, presentations, nil
+}
+
+// Ping reports whether the database answers a query.
+func (d *DB) Ping(ctx context.Context) error {
+	if err := d.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	return nil
+}
