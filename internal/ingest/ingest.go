@@ -136,7 +136,8 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 	if !opts.Progressive {
 		opts.Source = nil
 	}
-	info, err := (&ffmpeg.Prober{FFprobe: opts.FFprobe}).Probe(ctx, in)
+	limits := ffmpeg.DefaultLimits()
+	info, err := (&ffmpeg.Prober{FFprobe: opts.FFprobe, Limits: limits}).Probe(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +237,9 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 	if opts.Log != nil {
 		log = &lockedWriter{w: opts.Log}
 	}
-	input := ffmpeg.Input{Path: in, Formats: ffmpeg.DemuxerAllowlist(), VideoStream: -1, AudioStream: -1}
+	// The probe saw the first frames only: the decoders hold every frame
+	// to the same pixel limit.
+	input := ffmpeg.Input{Path: in, Formats: ffmpeg.DemuxerAllowlist(), MaxPixels: limits.MaxPixels, VideoStream: -1, AudioStream: -1}
 	if v := info.Video(); v != nil && job.Kind == hlsd.KindVideo {
 		input.VideoStream = v.Index
 	}
@@ -252,7 +255,14 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 			pctx, pcancel := context.WithTimeout(ctx, 2*time.Minute)
 			defer pcancel()
 			r := &ffmpeg.Runner{Path: opts.FFmpeg, Log: log, Logger: logger}
-			posterErr = r.Run(pctx, ffmpeg.PosterArgs(job, input, filepath.Join(work, posterTemp)), nil)
+			out := filepath.Join(work, posterTemp)
+			at := ffmpeg.PosterTime(job)
+			posterErr = r.Run(pctx, ffmpeg.PosterArgs(at, input, out), nil)
+			if fi, err := os.Stat(out); posterErr == nil && at > 0 && (err != nil || fi.Size() == 0) {
+				// The seek passed the last frame (a source of a frame or
+				// two): the first frame then.
+				posterErr = r.Run(pctx, ffmpeg.PosterArgs(0, input, out), nil)
+			}
 		}()
 	}
 
@@ -364,6 +374,10 @@ const posterTemp = ".poster.tmp.jpg"
 func ffmpegError(path, out string, err error) error {
 	name := filepath.Base(path)
 	if e, ok := ffmpeg.IsExit(err); ok {
+		if w, h, limit, ok := e.PixelLimit(); ok {
+			return hlsd.Errorf(hlsd.ETOOLARGE, "%s has a %dx%d frame (%.1f megapixels) after its start; the limit is %.1f megapixels per frame",
+				name, w, h, float64(w*h)/1e6, float64(limit)/1e6)
+		}
 		if e.NoSpace() {
 			return hlsd.Errorf(hlsd.EUNAVAILABLE, "disk full while writing %s", out)
 		}
