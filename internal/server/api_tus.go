@@ -65,7 +65,7 @@ func (s *Server) newTus() (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tus handler: %w", err)
 	}
-	tus := http.StripPrefix(APIPrefix+"/uploads", h)
+	tus := s.tusFailures(http.StripPrefix(APIPrefix+"/uploads", h))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && s.tusDone(w, r.PathValue("upload")) {
 			return
