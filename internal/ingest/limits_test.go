@@ -2,12 +2,14 @@ package ingest
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hlsd/hlsd"
+	"github.com/hlsd/hlsd/internal/disk/disktest"
 	"github.com/hlsd/hlsd/internal/ffmpeg"
 	"github.com/hlsd/hlsd/internal/ingest/ingesttest"
 	"github.com/hlsd/hlsd/internal/testmedia"
@@ -110,4 +112,28 @@ func decodedSeconds(t *testing.T, playlist string) float64 {
 		}
 	}
 	return last.OutTime.Seconds()
+}
+
+// TestRunDiskFull ingests onto a full file system. ffmpeg's HLS muxer
+// hides the failed writes (it exits 0, leaving empty playlists); Run must
+// still say the disk is full (ENOSPACE), not that a playlist is malformed,
+// and leave nothing behind.
+func TestRunDiskFull(t *testing.T) {
+	skipShort(t)
+	dir := disktest.Tmpfs(t, "3m")
+	disktest.Fill(t, filepath.Join(dir, "filler"))
+	disktest.Free(t, filepath.Join(dir, "filler"), 32<<10) // room for folders, not segments
+	for _, progressive := range []bool{false, true} {
+		out := filepath.Join(dir, "out")
+		_, err := Run(context.Background(), Options{Input: testmedia.Path(t, "short.mp4"), Output: out, Progressive: progressive})
+		assertUserError(t, err, hlsd.ENOSPACE)
+		left := ingesttest.Entries(t, dir)
+		if progressive {
+			left = ingesttest.Entries(t, out)
+			os.RemoveAll(out)
+		}
+		if len(left) != 0 && !(len(left) == 1 && left[0] == "filler") {
+			t.Errorf("progressive %v: %v left behind", progressive, left)
+		}
+	}
 }
