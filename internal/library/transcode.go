@@ -288,7 +288,8 @@ func (w *transcodeWorker) work(ctx context.Context, job *river.Job[TranscodeArgs
 		return l.fail(ctx, id, job, hlsd.Errorf(hlsd.EUNAVAILABLE,
 			"Processing took longer than %s and was stopped.", limit.Round(time.Second)), true)
 	}
-	err = nameSource(err, filepath.Base(src), m.SourceName)
+	root, _ := filepath.Abs(l.layout.Root)
+	err = nameSource(err, filepath.Base(src), m.SourceName, root)
 	os.RemoveAll(out)
 	switch classify(err) {
 	case failPermanent:
@@ -412,13 +413,19 @@ func clearOutput(out string, keepMaster bool) error {
 }
 
 // nameSource puts the name the user gave the file in place of its stored
-// name ("source.mp4") in a user-facing message.
-func nameSource(err error, stored, shown string) error {
+// name ("source.mp4") in a user-facing message, and writes paths inside
+// the data directory root relative to it: API clients never see where the
+// server keeps its files.
+func nameSource(err error, stored, shown, root string) error {
 	var he *hlsd.Error
-	if shown == "" || !errors.As(err, &he) {
+	if !errors.As(err, &he) {
 		return err
 	}
-	return &hlsd.Error{Code: he.Code, Message: strings.ReplaceAll(he.Message, stored, shown)}
+	msg := strings.ReplaceAll(he.Message, root+string(filepath.Separator), "")
+	if shown != "" {
+		msg = strings.ReplaceAll(msg, stored, shown)
+	}
+	return &hlsd.Error{Code: he.Code, Message: msg}
 }
 
 // transcodeSafely turns a panic in the transcoder into an error, so that the
