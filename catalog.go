@@ -83,6 +83,7 @@ type MediaUpdate struct {
 	Status     *Status
 	Progress   *float64
 	Error      *string
+	ErrorCode  *string
 	Duration   *float64
 	Renditions *[]Rendition
 	Visibility *string

@@ -18,6 +18,9 @@ const (
 	ETOOLARGE     = "too_large"
 	EUNSUPPORTED  = "unsupported_media"
 	EUNAVAILABLE  = "unavailable"
+	// ENOSPACE is a full disk (HTTP 507): nothing is wrong with the request
+	// or the media, and the same work succeeds once space is freed.
+	ENOSPACE = "insufficient_storage"
 )
 
 // Error is an error meant for the user: Message is one clear sentence that

@@ -59,8 +59,12 @@ type Media struct {
 	Kind     Kind    `json:"kind,omitempty"`
 	Status   Status  `json:"status"`
 	Progress float64 `json:"progress"`
-	// Error is one clear sentence saying why processing failed; empty otherwise.
+	// Error is one clear sentence saying why processing failed, or why it
+	// waits (a full disk); empty otherwise.
 	Error string `json:"error,omitempty"`
+	// ErrorCode is Error's machine-readable kind, one of the error codes
+	// (EUNSUPPORTED, ENOSPACE...); empty when Error is.
+	ErrorCode string `json:"error_code,omitempty"`
 	// Duration of the source in seconds, known once probed.
 	Duration   float64     `json:"duration"`
 	Renditions []Rendition `json:"renditions"`

@@ -95,6 +95,9 @@ func ApplyUpdate(m *hlsd.Media, upd hlsd.MediaUpdate) error {
 	if upd.Error != nil {
 		m.Error = *upd.Error
 	}
+	if upd.ErrorCode != nil {
+		m.ErrorCode = *upd.ErrorCode
+	}
 	if upd.Duration != nil {
 		m.Duration = *upd.Duration
 	}
@@ -251,7 +254,7 @@ func Pending(ms []Migration, current int) ([]Migration, error) {
 
 // MediaColumns are the media table's columns in the order the backends
 // scan them.
-const MediaColumns = `id, title, kind, status, progress, error, duration, renditions, source_name, source_size, created_at, updated_at, visibility, encrypted`
+const MediaColumns = `id, title, kind, status, progress, error, duration, renditions, source_name, source_size, created_at, updated_at, visibility, encrypted, error_code`
 
 // Rows is what *sql.Rows and pgx.Rows share for reading a result.
 type Rows interface {

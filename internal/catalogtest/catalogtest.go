@@ -256,6 +256,20 @@ func testUpdate(t *testing.T, c hlsd.Catalog) {
 	if !got.CreatedAt.Equal(base.Truncate(time.Microsecond)) {
 		t.Errorf("CreatedAt changed by update: %v", got.CreatedAt)
 	}
+	// An error keeps its machine-readable code, and both clear together.
+	if _, err := c.UpdateMedia(ctx, m.ID, hlsd.MediaUpdate{Error: hlsd.Ptr("Disk full."), ErrorCode: hlsd.Ptr(hlsd.ENOSPACE)}); err != nil {
+		t.Fatalf("UpdateMedia error: %v", err)
+	}
+	if got, err = c.GetMedia(ctx, m.ID); err != nil {
+		t.Fatalf("GetMedia: %v", err)
+	} else if got.Error != "Disk full." || got.ErrorCode != hlsd.ENOSPACE {
+		t.Errorf("stored error %q code %q, want the sentence and %q", got.Error, got.ErrorCode, hlsd.ENOSPACE)
+	}
+	if got, err = c.UpdateMedia(ctx, m.ID, hlsd.MediaUpdate{Error: hlsd.Ptr(""), ErrorCode: hlsd.Ptr("")}); err != nil {
+		t.Fatalf("UpdateMedia clearing the error: %v", err)
+	} else if got.Error != "" || got.ErrorCode != "" {
+		t.Errorf("after clearing: error %q code %q, want none", got.Error, got.ErrorCode)
+	}
 	// Progress is a fraction.
 	got, err = c.UpdateMedia(ctx, m.ID, hlsd.MediaUpdate{Progress: hlsd.Ptr(1.7)})
 	if err != nil || got.Progress != 1 {

@@ -14,12 +14,21 @@ import (
 type Input struct {
 	Path    string // absolute path of the source
 	Formats string // comma-separated demuxer allowlist, see DemuxerAllowlist
+	// MaxPixels, when positive, is the decoders' cap on width×height of
+	// every frame (-max_pixels), not only of the first frames that the
+	// probe saw: a stream whose resolution jumps mid-way fails there, with
+	// an error that PixelLimit recognises, before any memory goes to it.
+	MaxPixels int
 	// VideoStream and AudioStream are the absolute stream indexes to read; -1 for none.
 	VideoStream, AudioStream int
 }
 
 func (in Input) args() []string {
-	a := []string{"-protocol_whitelist", ProtocolAllowlist()}
+	var a []string
+	if in.MaxPixels > 0 {
+		a = append(a, "-max_pixels", strconv.Itoa(in.MaxPixels))
+	}
+	a = append(a, "-protocol_whitelist", ProtocolAllowlist())
 	if in.Formats != "" {
 		a = append(a, "-format_whitelist", in.Formats)
 	}
@@ -186,13 +195,22 @@ func hlsMuxerArgs(j *Job, dir string) []string {
 	)
 }
 
-// PosterArgs returns the argv of a cheap ffmpeg run that grabs one frame at
-// about a tenth of the source (at most 5 s in, seeking on the input) as a
-// JPEG no wider than 1280 pixels.
-func PosterArgs(j *Job, in Input, out string) []string {
+// PosterTime is where the poster is taken: a tenth into the source, at
+// most 5 s in, past a black or fading first frame.
+func PosterTime(j *Job) float64 {
 	at := min(j.Duration*0.1, 5)
+	return float64(int(at*1000)) / 1000
+}
+
+// PosterArgs returns the argv of a cheap ffmpeg run that grabs the first
+// frame at or after at seconds (seeking on the input; 0 means no seek) as
+// a JPEG no wider than 1280 pixels. A seek can pass every frame of a very
+// short source (a 1-frame video): the caller then asks again at 0.
+func PosterArgs(at float64, in Input, out string) []string {
 	a := append([]string{}, commonArgs...)
-	a = append(a, "-ss", formatSeconds(float64(int(at*1000))/1000))
+	if at > 0 {
+		a = append(a, "-ss", formatSeconds(at))
+	}
 	a = append(a, in.args()...)
 	return append(a,
 		"-map", fmt.Sprintf("0:%d", in.VideoStream),

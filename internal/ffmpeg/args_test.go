@@ -158,7 +158,7 @@ func TestPosterArgs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := PosterArgs(j, Input{Path: "/src/a.mov", Formats: "mov", VideoStream: 0, AudioStream: 1}, "/work/poster.jpg")
+		got := PosterArgs(PosterTime(j), Input{Path: "/src/a.mov", Formats: "mov", VideoStream: 0, AudioStream: 1}, "/work/poster.jpg")
 		want := []string{"-nostdin", "-hide_banner", "-loglevel", "error", "-ss", tt.at,
 			"-protocol_whitelist", "file", "-format_whitelist", "mov", "-i", "file:/src/a.mov",
 			"-map", "0:0", "-frames:v", "1", "-vf", "scale=w='min(1280,iw)':h=-2", "-q:v", "3", "-an", "-sn", "-dn",
@@ -182,5 +182,17 @@ func TestTranscodeArgsNoShell(t *testing.T) {
 		if i < 4 || args[i+1] != "file:"+name || args[i-4] != "-protocol_whitelist" || args[i-2] != "-format_whitelist" {
 			t.Errorf("%q: input args %q", name, args[max(0, i-4):i+2])
 		}
+	}
+}
+
+// TestInputMaxPixels checks that the pixel cap reaches the decoders (an
+// input option, before -i) and that a poster at 0 does not seek.
+func TestInputMaxPixels(t *testing.T) {
+	in := Input{Path: "/src/a.ts", Formats: "mpegts", MaxPixels: 36_000_000, VideoStream: 0, AudioStream: -1}
+	got := PosterArgs(0, in, "/work/poster.jpg")
+	want := []string{"-nostdin", "-hide_banner", "-loglevel", "error",
+		"-max_pixels", "36000000", "-protocol_whitelist", "file", "-format_whitelist", "mpegts", "-i", "file:/src/a.ts"}
+	if !slices.Equal(got[:len(want)], want) {
+		t.Errorf("PosterArgs(0):\n got %q\nwant %q...", got, want)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"os/exec"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -70,6 +72,33 @@ func (e *ExitError) NoSpace() bool {
 	return false
 }
 
+// ErrPixelLimit is the Err of an ExitError when a decoder met a frame over
+// Input.MaxPixels: ffmpeg itself would only skip such frames and go on, so
+// Run stops it at the first one.
+var ErrPixelLimit = errors.New("a frame is over the pixel limit")
+
+// pixelLimitLine is the start of what libavutil logs when a frame is over
+// -max_pixels: "Picture size 9024x4500 exceeds specified max pixel count
+// 36000000, see the documentation if you wish to increase it".
+var pixelLimitLine = regexp.MustCompile(`Picture size (\d+)x(\d+) exceeds specified max pixel count (\d+)`)
+
+// PixelLimit returns the frame size and the limit when ffmpeg was stopped
+// for a frame over Input.MaxPixels.
+func (e *ExitError) PixelLimit() (width, height, limit int, ok bool) {
+	if !errors.Is(e.Err, ErrPixelLimit) {
+		return 0, 0, 0, false
+	}
+	for _, l := range slices.Backward(e.Tail) {
+		if m := pixelLimitLine.FindStringSubmatch(l); m != nil {
+			width, _ = strconv.Atoi(m[1])
+			height, _ = strconv.Atoi(m[2])
+			limit, _ = strconv.Atoi(m[3])
+			return width, height, limit, true
+		}
+	}
+	return 0, 0, 0, true
+}
+
 var (
 	logPrefix   = regexp.MustCompile(`^(\[[^\]]*@ 0x[0-9a-f]+\]\s*)+`)
 	boringLines = []string{"Conversion failed!", "Exiting normally", "Error while filtering", "Nothing was written"}
@@ -112,7 +141,7 @@ func (r *Runner) Run(ctx context.Context, args []string, progress func(Progress)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cmd := command(ctx, bin, args...)
-	tail := &tailWriter{max: 20}
+	tail := &tailWriter{max: 20, stopOn: pixelLimitLine, stop: cancel}
 	if r.Log != nil {
 		cmd.Stderr = io.MultiWriter(tail, r.Log)
 	} else {
@@ -146,6 +175,10 @@ func (r *Runner) Run(ctx context.Context, args []string, progress func(Progress)
 			}
 			if r.Logger != nil {
 				r.Logger.Debug("ffmpeg exited", "took", time.Since(start), "err", err)
+			}
+			if line := tail.stopLine(); line != "" {
+				// The line that stopped it comes last, whatever followed.
+				return &ExitError{Err: ErrPixelLimit, Tail: append(tail.lines(), line)}
 			}
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -209,12 +242,22 @@ func (w *progressWriter) latest() (Progress, bool) {
 	return w.last, w.seen
 }
 
-// tailWriter keeps the last max lines written to it.
+// tailWriter keeps the last max lines written to it. A line matching
+// stopOn calls stop (once), which kills ffmpeg.
 type tailWriter struct {
 	mu      sync.Mutex
 	max     int
+	stopOn  *regexp.Regexp
+	stop    func()
+	hit     string // the line that matched stopOn
 	partial []byte
 	tail    []string
+}
+
+func (w *tailWriter) stopLine() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.hit
 }
 
 func (w *tailWriter) Write(p []byte) (int, error) {
@@ -227,6 +270,10 @@ func (w *tailWriter) Write(p []byte) (int, error) {
 			break
 		}
 		if l := strings.TrimSpace(string(w.partial[:i])); l != "" {
+			if w.stopOn != nil && w.hit == "" && w.stopOn.MatchString(l) {
+				w.hit = l
+				w.stop()
+			}
 			w.tail = append(w.tail, l)
 			if len(w.tail) > w.max {
 				w.tail = w.tail[len(w.tail)-w.max:]

@@ -634,3 +634,25 @@ func BenchmarkContentType(b *testing.B) {
 		ContentType("720p/seg00012.m4s")
 	}
 }
+
+// TestParseZeroTargetDuration reads what ffmpeg writes for a clip shorter
+// than half a second: EXT-X-TARGETDURATION:0. It parses, and is written
+// back with the smallest valid target duration, 1.
+func TestParseZeroTargetDuration(t *testing.T) {
+	const in = "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:0\n#EXT-X-MEDIA-SEQUENCE:1\n" +
+		"#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:0.200000,\nseg_00001.m4s\n#EXT-X-ENDLIST\n"
+	m, err := ParseMedia([]byte(in))
+	if err != nil {
+		t.Fatalf("ParseMedia: %v", err)
+	}
+	if m.TargetDuration != 1 {
+		t.Errorf("TargetDuration = %d, want 1", m.TargetDuration)
+	}
+	b, err := m.MarshalText()
+	if err != nil {
+		t.Fatalf("MarshalText: %v", err)
+	}
+	if !strings.Contains(string(b), "\n#EXT-X-TARGETDURATION:1\n") {
+		t.Errorf("written playlist lacks EXT-X-TARGETDURATION:1:\n%s", b)
+	}
+}

@@ -291,7 +291,10 @@ func parseAlternative(value string) (*Alternative, error) {
 // represent faithfully (several EXT-X-MAP tags). What it returns always
 // marshals back to the same playlist; Version is the declared
 // EXT-X-VERSION (0 when absent), which MarshalText raises if the tags need
-// more, and EXT-X-TARGETDURATION is required.
+// more, and EXT-X-TARGETDURATION is required. A target duration of 0, which
+// ffmpeg writes when every segment is shorter than half a second, is read as
+// the smallest valid one (ComputedTargetDuration, at least 1), so a clip of
+// a fraction of a second is a playlist like any other.
 func ParseMedia(data []byte) (*Media, error) {
 	l, err := start(data)
 	if err != nil {
@@ -375,9 +378,12 @@ func ParseMedia(data []byte) (*Media, error) {
 			if err != nil {
 				return nil, lineErr(n, "EXT-X-TARGETDURATION: %v", err)
 			}
-			if t < 1 || t > maxFloat {
+			if t > maxFloat {
 				return nil, lineErr(n, "EXT-X-TARGETDURATION: %d out of range", t)
 			}
+			// 0 is what ffmpeg writes when every segment is under half a
+			// second; it is read as the smallest valid value (set below,
+			// once the segments are known).
 			p.TargetDuration, targetLine = int(t), n
 		case "#EXT-X-MEDIA-SEQUENCE":
 			if seenSeq {
@@ -414,6 +420,9 @@ func ParseMedia(data []byte) (*Media, error) {
 	}
 	if targetLine == 0 {
 		return nil, &ParseError{Err: errors.New("missing EXT-X-TARGETDURATION")}
+	}
+	if p.TargetDuration == 0 {
+		p.TargetDuration = p.ComputedTargetDuration()
 	}
 	if err := p.validate(); err != nil {
 		return nil, itemLineErr(err, map[string][]int{"segment": segLines})

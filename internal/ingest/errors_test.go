@@ -27,7 +27,7 @@ func TestFFmpegError(t *testing.T) {
 		{"decoder line", &ffmpeg.ExitError{Err: exit, Tail: []string{"[h264 @ 0x1] /home/u/My Videos/clip.mp4 is broken", "Conversion failed!"}},
 			hlsd.EUNSUPPORTED, "could not decode clip.mp4: clip.mp4 is broken"},
 		{"disk full", &ffmpeg.ExitError{Err: exit, Tail: []string{"Error writing trailer of /o/.out.tmp-1/720p/index.m3u8: No space left on device"}},
-			hlsd.EUNAVAILABLE, "disk full while writing /o/out"},
+			hlsd.ENOSPACE, "disk full while writing /o/out"},
 		{"no stderr", &ffmpeg.ExitError{Err: errors.New("signal: killed")},
 			hlsd.EUNSUPPORTED, "could not decode clip.mp4: ffmpeg failed (signal: killed)"},
 	}
@@ -47,7 +47,7 @@ func TestWriteError(t *testing.T) {
 		code string
 		want string
 	}{
-		{&fs.PathError{Op: "write", Path: "/o/x", Err: syscall.ENOSPC}, hlsd.EUNAVAILABLE, "disk full while writing /o"},
+		{&fs.PathError{Op: "write", Path: "/o/x", Err: syscall.ENOSPC}, hlsd.ENOSPACE, "disk full while writing /o"},
 		{&fs.PathError{Op: "mkdirtemp", Path: "/o/x", Err: syscall.EACCES}, hlsd.EINVALID, "cannot write to /o: permission denied"},
 		{&fs.PathError{Op: "mkdirtemp", Path: "/o/x", Err: syscall.EROFS}, hlsd.EINVALID, "cannot write to /o: permission denied"},
 		{fmt.Errorf("wrapped: %w", os.ErrNotExist), hlsd.EINVALID, "cannot write to /o: no such directory"},

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/hlsd/hlsd"
+	"github.com/hlsd/hlsd/internal/disk"
 	"github.com/hlsd/hlsd/internal/ffmpeg"
 )
 
@@ -137,7 +139,8 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 	if !opts.Progressive {
 		opts.Source = nil
 	}
-	info, err := (&ffmpeg.Prober{FFprobe: opts.FFprobe}).Probe(ctx, in)
+	limits := ffmpeg.DefaultLimits()
+	info, err := (&ffmpeg.Prober{FFprobe: opts.FFprobe, Limits: limits}).Probe(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -190,6 +193,17 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 		}
 	}()
 
+	// ffmpeg's HLS muxer says nothing when a write fails for want of space
+	// (it exits 0, leaving empty playlists): a failure on a full disk is
+	// put down to the disk, whatever error it showed as. Deferred after the
+	// cleanup above, it runs before it frees the space.
+	defer func() {
+		if code := hlsd.ErrorCode(err); err != nil && ctx.Err() == nil && (code == hlsd.EUNSUPPORTED || code == hlsd.EINTERNAL) && disk.Full(work) {
+			logger.Warn("ingest failed on a full disk", "output", out, "err", err)
+			err = noSpace(out)
+		}
+	}()
+
 	var enc *encryption
 	if opts.Encrypt {
 		if enc, err = startEncryption(opts); err != nil {
@@ -237,7 +251,9 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 	if opts.Log != nil {
 		log = &lockedWriter{w: opts.Log}
 	}
-	input := ffmpeg.Input{Path: in, Formats: ffmpeg.DemuxerAllowlist(), VideoStream: -1, AudioStream: -1}
+	// The probe saw the first frames only: the decoders hold every frame
+	// to the same pixel limit.
+	input := ffmpeg.Input{Path: in, Formats: ffmpeg.DemuxerAllowlist(), MaxPixels: limits.MaxPixels, VideoStream: -1, AudioStream: -1}
 	if v := info.Video(); v != nil && job.Kind == hlsd.KindVideo {
 		input.VideoStream = v.Index
 	}
@@ -253,7 +269,14 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 			pctx, pcancel := context.WithTimeout(ctx, 2*time.Minute)
 			defer pcancel()
 			r := &ffmpeg.Runner{Path: opts.FFmpeg, Log: log, Logger: logger}
-			posterErr = r.Run(pctx, ffmpeg.PosterArgs(job, input, filepath.Join(work, posterTemp)), nil)
+			out := filepath.Join(work, posterTemp)
+			at := ffmpeg.PosterTime(job)
+			posterErr = r.Run(pctx, ffmpeg.PosterArgs(at, input, out), nil)
+			if fi, err := os.Stat(out); posterErr == nil && at > 0 && (err != nil || fi.Size() == 0) {
+				// The seek passed the last frame (a source of a frame or
+				// two): the first frame then.
+				posterErr = r.Run(pctx, ffmpeg.PosterArgs(0, input, out), nil)
+			}
 		}()
 	}
 
@@ -365,8 +388,16 @@ const posterTemp = ".poster.tmp.jpg"
 func ffmpegError(path, out string, err error) error {
 	name := filepath.Base(path)
 	if e, ok := ffmpeg.IsExit(err); ok {
+		if w, h, limit, ok := e.PixelLimit(); ok {
+			return hlsd.Errorf(hlsd.ETOOLARGE, "%s has a %dx%d frame (%.1f megapixels) after its start; the limit is %.1f megapixels per frame",
+				name, w, h, float64(w*h)/1e6, float64(limit)/1e6)
+		}
 		if e.NoSpace() {
-			return hlsd.Errorf(hlsd.EUNAVAILABLE, "disk full while writing %s", out)
+			return noSpace(out)
+		}
+		if sig, ok := killedBy(e); ok {
+			// The OOM killer or an operator: another try may well succeed.
+			return hlsd.Errorf(hlsd.EUNAVAILABLE, "ffmpeg was stopped by signal %s while processing %s", sig, name)
 		}
 		if l := e.LastLine(); l != "" {
 			l = strings.TrimPrefix(l, "file:"+path+": ")
@@ -378,23 +409,47 @@ func ffmpegError(path, out string, err error) error {
 	return err
 }
 
+// killedBy reports the signal that stopped ffmpeg from outside (SIGKILL,
+// SIGTERM, SIGINT), as opposed to a crash (SIGSEGV, SIGABRT) that the
+// source itself caused and would cause again.
+func killedBy(e *ffmpeg.ExitError) (syscall.Signal, bool) {
+	var exit *exec.ExitError
+	if !errors.As(e.Err, &exit) {
+		return 0, false
+	}
+	ws, ok := exit.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return 0, false
+	}
+	switch sig := ws.Signal(); sig {
+	case syscall.SIGKILL, syscall.SIGTERM, syscall.SIGINT:
+		return sig, true
+	}
+	return 0, false
+}
+
 // classifyWrite keeps *hlsd.Error as is and names disk-full failures.
 func classifyWrite(name, out string, err error) error {
 	var he *hlsd.Error
 	if errors.As(err, &he) {
 		return err
 	}
-	if errors.Is(err, syscall.ENOSPC) {
-		return hlsd.Errorf(hlsd.EUNAVAILABLE, "disk full while writing %s", out)
+	if disk.NoSpace(err) {
+		return noSpace(out)
 	}
 	return fmt.Errorf("ingest %s: %w", name, err)
+}
+
+// noSpace is the error of a write refused for want of space under dir.
+func noSpace(dir string) error {
+	return hlsd.Errorf(hlsd.ENOSPACE, "disk full while writing %s", dir)
 }
 
 // writeError explains a failure to create or write under dir.
 func writeError(dir string, err error) error {
 	switch {
-	case errors.Is(err, syscall.ENOSPC):
-		return hlsd.Errorf(hlsd.EUNAVAILABLE, "disk full while writing %s", dir)
+	case disk.NoSpace(err):
+		return noSpace(dir)
 	case errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS):
 		return hlsd.Errorf(hlsd.EINVALID, "cannot write to %s: permission denied", dir)
 	case errors.Is(err, fs.ErrNotExist):

@@ -63,6 +63,7 @@ import (
 const (
 	DefaultMaxAttempts  = 5
 	DefaultPollInterval = 200 * time.Millisecond
+	DefaultSpaceRetry   = 30 * time.Second
 	// MinJobTimeout and JobTimeoutFactor bound one transcode attempt:
 	// max(MinJobTimeout, JobTimeoutFactor × source duration). The factor is
 	// generous (a 1080p ladder runs at about realtime here) so that only a
@@ -140,6 +141,10 @@ type Config struct {
 	// PollInterval is how often idle workers look for jobs (default
 	// DefaultPollInterval): it bounds the delay from upload to start.
 	PollInterval time.Duration
+	// SpaceRetry is how long a transcode waits when the disk is full
+	// before it looks again (default DefaultSpaceRetry). Waiting uses no
+	// attempt: the media stays queued, with an ENOSPACE error saying why.
+	SpaceRetry time.Duration
 	// Transcoder makes presentations; nil means ingest.Run with FFmpeg and
 	// FFprobe. Tests of retry logic put their own here.
 	Transcoder Transcoder
@@ -221,6 +226,9 @@ func New(ctx context.Context, cfg Config) (_ *Library, err error) {
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.SpaceRetry <= 0 {
+		cfg.SpaceRetry = DefaultSpaceRetry
 	}
 	logger := cfg.Logger
 	if logger == nil {
@@ -421,12 +429,13 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 // is ETOOLARGE, an empty one EINVALID, an interrupted one EINVALID; in every
 // failure nothing is left on disk.
 func (l *Library) Create(ctx context.Context, body io.Reader, meta Upload) (_ *hlsd.Media, err error) {
+	defer l.logNoSpace(&err, meta.Filename)
 	if err := checkUpload(meta); err != nil {
 		return nil, err
 	}
 	f, err := os.CreateTemp(l.layout.TmpDir(), "upload-*.part")
 	if err != nil {
-		return nil, fmt.Errorf("create upload file: %w", err)
+		return nil, storageError("create upload file", err)
 	}
 	tmp := f.Name()
 	defer func() {
@@ -449,7 +458,7 @@ func (l *Library) Create(ctx context.Context, body io.Reader, meta Upload) (_ *h
 		case br.err != nil:
 			return nil, hlsd.Errorf(hlsd.EINVALID, "the upload was interrupted after %d bytes", n)
 		}
-		return nil, fmt.Errorf("write upload: %w", err)
+		return nil, storageError("write upload", err)
 	}
 	if meta.MaxSize > 0 && n > meta.MaxSize {
 		return nil, TooLarge(meta.MaxSize)
@@ -459,12 +468,34 @@ func (l *Library) Create(ctx context.Context, body io.Reader, meta Upload) (_ *h
 	}
 	// The source must survive a crash once the media exists.
 	if err := f.Sync(); err != nil {
-		return nil, fmt.Errorf("sync upload: %w", err)
+		return nil, storageError("sync upload", err)
 	}
 	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("close upload: %w", err)
+		return nil, storageError("close upload", err)
 	}
 	return l.adopt(ctx, tmp, meta, n, false)
+}
+
+// logNoSpace logs an upload refused for a full disk: the client gets 507,
+// the operator must learn that the disk needs room.
+func (l *Library) logNoSpace(err *error, name string) {
+	if hlsd.ErrorCode(*err) == hlsd.ENOSPACE {
+		free, _ := disk.Free(l.layout.TmpDir())
+		l.logger.Error("upload refused: disk full", "file", name, "free_bytes", free, "err", *err)
+	}
+}
+
+// errUploadNoSpace is an upload refused because the disk is full (HTTP 507).
+var errUploadNoSpace = hlsd.Errorf(hlsd.ENOSPACE, "The server is out of storage space; the upload was not stored. Try again once space is freed.")
+
+// storageError is err, a failed write of what, as an ENOSPACE error when
+// the disk is full: the client then learns it may try again later, and
+// the detail (with its paths) goes to the log only.
+func storageError(what string, err error) error {
+	if disk.NoSpace(err) {
+		return fmt.Errorf("%w (%s: %v)", errUploadNoSpace, what, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // TooLarge is the error of an upload beyond limit bytes, the same whatever
@@ -478,7 +509,8 @@ func TooLarge(limit int64) error {
 // copy and remove across file systems). When Import fails the file is left
 // where it was. A symlink is refused, not followed: the folder path is in
 // may be writable by others (see adopt).
-func (l *Library) Import(ctx context.Context, path string, meta Upload) (*hlsd.Media, error) {
+func (l *Library) Import(ctx context.Context, path string, meta Upload) (_ *hlsd.Media, err error) {
+	defer l.logNoSpace(&err, meta.Filename)
 	if err := checkUpload(meta); err != nil {
 		return nil, err
 	}
@@ -511,12 +543,12 @@ func (l *Library) adopt(ctx context.Context, path string, meta Upload, size int6
 	id := hlsd.NewMediaID()
 	dir := l.layout.SourceDir(id)
 	if err := os.MkdirAll(dir, disk.DirPerm); err != nil {
-		return nil, fmt.Errorf("create source dir: %w", err)
+		return nil, storageError("create source dir", err)
 	}
 	dst := filepath.Join(dir, disk.SourceName(sourceExt(meta.Filename)))
 	if err := disk.Move(path, dst); err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("move source: %w", err)
+		return nil, storageError("move source", err)
 	}
 	defer func() {
 		if err == nil {
@@ -672,7 +704,7 @@ func (l *Library) Reprocess(ctx context.Context, id string) (*hlsd.Media, error)
 	err = l.db.Tx(ctx, func(tx hlsd.Catalog) error {
 		var err error
 		m, err = tx.UpdateMedia(ctx, id, hlsd.MediaUpdate{
-			Status: hlsd.Ptr(hlsd.StatusQueued), Progress: hlsd.Ptr(0.0), Error: hlsd.Ptr(""),
+			Status: hlsd.Ptr(hlsd.StatusQueued), Progress: hlsd.Ptr(0.0), Error: hlsd.Ptr(""), ErrorCode: hlsd.Ptr(""),
 			IfStatus: []hlsd.Status{hlsd.StatusReady, hlsd.StatusFailed},
 		})
 		if hlsd.ErrorCode(err) == hlsd.ECONFLICT {

@@ -316,6 +316,21 @@ func (h *hookRecorder) waitEvent(t *testing.T, typ, id string) map[string]any {
 	}
 }
 
+// eventIDs returns the distinct ids of the events of typ about media id
+// received so far (a retried delivery repeats its id).
+func (h *hookRecorder) eventIDs(typ, id string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var ids []string
+	for _, ev := range h.events {
+		var data map[string]any
+		if ev.Type == typ && json.Unmarshal(ev.Data, &data) == nil && data["id"] == id && !slices.Contains(ids, ev.ID) {
+			ids = append(ids, ev.ID)
+		}
+	}
+	return ids
+}
+
 func TestCreateProcessPlay(t *testing.T) {
 	needFFmpeg(t)
 	data := t.TempDir()

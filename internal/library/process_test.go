@@ -3,7 +3,6 @@ package library_test
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -311,7 +310,7 @@ type flakyTranscoder struct {
 
 func (f *flakyTranscoder) Transcode(ctx context.Context, job library.TranscodeJob) (*library.TranscodeResult, error) {
 	if f.failures.Add(-1) >= 0 {
-		return nil, errors.New("simulated transient failure (disk hiccup)")
+		return nil, fmt.Errorf("simulated transient failure (disk hiccup): %w", syscall.EIO)
 	}
 	return f.real.Transcode(ctx, job)
 }

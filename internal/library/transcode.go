@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hlsd/hlsd"
+	"github.com/hlsd/hlsd/internal/disk"
 	"github.com/hlsd/hlsd/internal/hls"
 	"github.com/hlsd/hlsd/internal/ingest"
 	"github.com/hlsd/hlsd/internal/webhook"
@@ -123,7 +126,44 @@ var errTimeout = errors.New("transcode timed out")
 //   - the media was deleted: job cancelled, nothing written;
 //   - the library is stopping: media queued, the job goes back to River
 //     without using up an attempt.
-func (w *transcodeWorker) Work(ctx context.Context, job *river.Job[TranscodeArgs]) error {
+//
+// Whatever ends the last attempt with a plain error (a database error
+// before the transcode, a panic) fails the media too, so a media never
+// stays queued or processing with no job left to finish it.
+func (w *transcodeWorker) Work(ctx context.Context, job *river.Job[TranscodeArgs]) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("transcode worker panic: %v", r)
+		}
+		if err == nil || job.Attempt < job.MaxAttempts || ctx.Err() != nil || riverOutcome(err) {
+			return
+		}
+		w.l.logger.Error("transcode failed; no attempts left", "media", job.Args.MediaID, "job", job.ID, "attempt", job.Attempt, "err", err)
+		if ferr := w.l.fail(context.WithoutCancel(ctx), job.Args.MediaID, job, exhausted(job, err), false); ferr != nil && !riverOutcome(ferr) {
+			w.l.logger.Warn("record failure", "media", job.Args.MediaID, "err", ferr)
+		}
+	}()
+	return w.work(ctx, job)
+}
+
+// riverOutcome reports whether err is one that tells River what to do
+// (cancel, snooze) rather than a failure.
+func riverOutcome(err error) bool {
+	var cancel *rivertype.JobCancelError
+	var snooze *rivertype.JobSnoozeError
+	return errors.As(err, &cancel) || errors.As(err, &snooze)
+}
+
+// exhausted is the failure of a media whose job used up its attempts.
+func exhausted(job *river.Job[TranscodeArgs], err error) error {
+	code, msg := hlsd.ErrorCode(err), hlsd.ErrorMessage(err)
+	if code == hlsd.EINTERNAL {
+		code, msg = hlsd.EUNAVAILABLE, "the server could not finish it (its log has the details)."
+	}
+	return hlsd.Errorf(code, "Processing failed after %d attempts: %s", job.Attempt, msg)
+}
+
+func (w *transcodeWorker) work(ctx context.Context, job *river.Job[TranscodeArgs]) error {
 	l := w.l
 	id := job.Args.MediaID
 	jctx, cancel := context.WithCancelCause(ctx)
@@ -164,6 +204,11 @@ func (w *transcodeWorker) Work(ctx context.Context, job *river.Job[TranscodeArgs
 	} else if err != nil {
 		return err
 	}
+	// On a full disk the transcode would only fail again: wait for space
+	// without running it (and without using an attempt).
+	if disk.Full(l.layout.MediaRoot()) {
+		return l.waitForSpace(ctx, id, logger, nil)
+	}
 	// A previous attempt (crash, stop, retry) may have left a partial
 	// presentation: start over. A compatible source keeps (or gets) its
 	// source-only master, rewritten in place, so that a player looking at
@@ -185,7 +230,7 @@ func (w *transcodeWorker) Work(ctx context.Context, job *river.Job[TranscodeArgs
 		}
 	}
 	m, err := l.db.UpdateMedia(ctx, id, hlsd.MediaUpdate{
-		Status: hlsd.Ptr(hlsd.StatusProcessing), Progress: hlsd.Ptr(0.0), Error: hlsd.Ptr(""),
+		Status: hlsd.Ptr(hlsd.StatusProcessing), Progress: hlsd.Ptr(0.0), Error: hlsd.Ptr(""), ErrorCode: hlsd.Ptr(""),
 	})
 	if hlsd.ErrorCode(err) == hlsd.ENOTFOUND {
 		return river.JobCancel(errDeleted)
@@ -249,31 +294,105 @@ func (w *transcodeWorker) Work(ctx context.Context, job *river.Job[TranscodeArgs
 		return l.fail(ctx, id, job, hlsd.Errorf(hlsd.EUNAVAILABLE,
 			"Processing took longer than %s and was stopped.", limit.Round(time.Second)), true)
 	}
-	err = nameSource(err, filepath.Base(src), m.SourceName)
-	switch hlsd.ErrorCode(err) {
-	case hlsd.EUNSUPPORTED, hlsd.EINVALID, hlsd.ETOOLARGE: // ETOOLARGE: over the probe limits
-
-		os.RemoveAll(out)
+	root, _ := filepath.Abs(l.layout.Root)
+	err = nameSource(err, filepath.Base(src), m.SourceName, root)
+	os.RemoveAll(out)
+	switch classify(err) {
+	case failPermanent:
 		logger.Info("transcode refused the source", "err", err)
 		return l.fail(ctx, id, job, err, true)
+	case failBug:
+		logger.Error("transcode failed on an internal error; not retried", "err", err)
+		return l.fail(ctx, id, job, hlsd.Errorf(hlsd.EINTERNAL,
+			"Processing failed because of an internal error; the server log has the details."), true)
+	case failNoSpace:
+		return l.waitForSpace(ctx, id, logger, err)
 	}
-	// Transient: retry, unless this was the last attempt.
-	os.RemoveAll(out)
-	if job.Attempt >= job.MaxAttempts {
-		logger.Error("transcode failed; no attempts left", "err", err)
-		msg := fmt.Sprintf("Processing failed after %d attempts: %s", job.Attempt, hlsd.ErrorMessage(err))
-		if ferr := l.fail(ctx, id, job, hlsd.Errorf(hlsd.EINTERNAL, "%s", msg), false); ferr != nil {
-			logger.Warn("record failure", "err", ferr)
+	// Transient: River retries with backoff; Work fails the media when
+	// this was the last attempt.
+	if job.Attempt < job.MaxAttempts {
+		logger.Warn("transcode failed; will retry", "err", err)
+		if _, uerr := l.db.UpdateMedia(ctx, id, hlsd.MediaUpdate{
+			Status: hlsd.Ptr(hlsd.StatusQueued), Progress: hlsd.Ptr(0.0),
+		}); hlsd.ErrorCode(uerr) == hlsd.ENOTFOUND {
+			return river.JobCancel(errDeleted)
 		}
-		return err
-	}
-	logger.Warn("transcode failed; will retry", "err", err)
-	if _, uerr := l.db.UpdateMedia(ctx, id, hlsd.MediaUpdate{
-		Status: hlsd.Ptr(hlsd.StatusQueued), Progress: hlsd.Ptr(0.0),
-	}); hlsd.ErrorCode(uerr) == hlsd.ENOTFOUND {
-		return river.JobCancel(errDeleted)
 	}
 	return err
+}
+
+// failure is what the worker does about a failed transcode.
+type failure int
+
+const (
+	// failPermanent: the source is at fault (not media, unsupported, over
+	// the limits); retrying cannot help, so the media fails at once.
+	failPermanent failure = iota
+	// failTransient: the machine was at fault (ffmpeg killed, an I/O
+	// error, a timeout); retried with backoff up to MaxAttempts.
+	failTransient
+	// failNoSpace: the disk is full; the job waits for space, without
+	// using up attempts.
+	failNoSpace
+	// failBug: anything else is a bug in hlsd, which retrying will not
+	// fix: the media fails at once with a generic sentence, and the log
+	// has the detail.
+	failBug
+)
+
+// classify sorts a transcode error by what retrying can do about it.
+func classify(err error) failure {
+	switch code := hlsd.ErrorCode(err); {
+	case code == hlsd.ENOSPACE || disk.NoSpace(err):
+		return failNoSpace
+	case code == hlsd.EUNSUPPORTED || code == hlsd.EINVALID || code == hlsd.ETOOLARGE || code == hlsd.ENOTFOUND:
+		return failPermanent
+	case code == hlsd.EUNAVAILABLE || transientOS(err):
+		return failTransient
+	}
+	return failBug
+}
+
+// transientOS reports whether err is a system error that may not happen
+// again: I/O errors, memory or file descriptors running out, a killed child.
+func transientOS(err error) bool {
+	for _, e := range []error{syscall.EIO, syscall.ENOMEM, syscall.EAGAIN, syscall.EMFILE, syscall.ENFILE, syscall.EINTR, syscall.EBUSY,
+		context.DeadlineExceeded} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return true
+		}
+	}
+	return false
+}
+
+// noSpaceMessage is the media's error while its transcode waits for space.
+const noSpaceMessage = "The server is out of storage space; processing will resume once space is freed."
+
+// waitForSpace puts a media back in the queue with an error saying the disk
+// is full, and snoozes its job: River runs it again after SpaceRetry
+// without counting an attempt. cause is the failure that showed the disk
+// full (nil when the check before starting did).
+func (l *Library) waitForSpace(ctx context.Context, id string, logger *slog.Logger, cause error) error {
+	free, _ := disk.Free(l.layout.MediaRoot())
+	logger.Warn("disk full: transcode waits for space", "free_bytes", free, "retry_in", l.cfg.SpaceRetry, "err", cause)
+	_, err := l.db.UpdateMedia(context.WithoutCancel(ctx), id, hlsd.MediaUpdate{
+		Status: hlsd.Ptr(hlsd.StatusQueued), Progress: hlsd.Ptr(0.0),
+		Error: hlsd.Ptr(noSpaceMessage), ErrorCode: hlsd.Ptr(hlsd.ENOSPACE),
+	})
+	if hlsd.ErrorCode(err) == hlsd.ENOTFOUND {
+		return river.JobCancel(errDeleted)
+	} else if err != nil && hlsd.ErrorCode(err) != hlsd.ENOSPACE {
+		// The catalog itself may be unable to write on a full disk: the
+		// job waits all the same.
+		logger.Warn("record wait for space", "err", err)
+	}
+	return river.JobSnooze(l.cfg.SpaceRetry)
 }
 
 // clearOutput removes the presentation folder out, or everything in it
@@ -300,13 +419,19 @@ func clearOutput(out string, keepMaster bool) error {
 }
 
 // nameSource puts the name the user gave the file in place of its stored
-// name ("source.mp4") in a user-facing message.
-func nameSource(err error, stored, shown string) error {
+// name ("source.mp4") in a user-facing message, and writes paths inside
+// the data directory root relative to it: API clients never see where the
+// server keeps its files.
+func nameSource(err error, stored, shown, root string) error {
 	var he *hlsd.Error
-	if shown == "" || !errors.As(err, &he) {
+	if !errors.As(err, &he) {
 		return err
 	}
-	return &hlsd.Error{Code: he.Code, Message: strings.ReplaceAll(he.Message, stored, shown)}
+	msg := strings.ReplaceAll(he.Message, root+string(filepath.Separator), "")
+	if shown != "" {
+		msg = strings.ReplaceAll(msg, stored, shown)
+	}
+	return &hlsd.Error{Code: he.Code, Message: msg}
 }
 
 // transcodeSafely turns a panic in the transcoder into an error, so that the
@@ -323,15 +448,9 @@ func transcodeSafely(ctx context.Context, t Transcoder, job TranscodeJob) (res *
 func (w *transcodeWorker) succeed(ctx context.Context, id string, res *TranscodeResult, logger *slog.Logger, took time.Duration) error {
 	l := w.l
 	rends := res.Renditions
-	err := l.db.Tx(ctx, func(tx hlsd.Catalog) error {
-		m, err := tx.UpdateMedia(ctx, id, hlsd.MediaUpdate{
-			Status: hlsd.Ptr(hlsd.StatusReady), Progress: hlsd.Ptr(1.0), Error: hlsd.Ptr(""),
-			Kind: hlsd.Ptr(res.Kind), Duration: hlsd.Ptr(res.Duration), Renditions: &rends,
-		})
-		if err != nil {
-			return err
-		}
-		return l.enqueueEvent(ctx, tx, webhook.MediaReady, m)
+	_, err := l.settle(ctx, id, hlsd.MediaUpdate{
+		Status: hlsd.Ptr(hlsd.StatusReady), Progress: hlsd.Ptr(1.0), Error: hlsd.Ptr(""), ErrorCode: hlsd.Ptr(""),
+		Kind: hlsd.Ptr(res.Kind), Duration: hlsd.Ptr(res.Duration), Renditions: &rends,
 	})
 	if hlsd.ErrorCode(err) == hlsd.ENOTFOUND {
 		return river.JobCancel(errDeleted)
@@ -343,29 +462,53 @@ func (w *transcodeWorker) succeed(ctx context.Context, id string, res *Transcode
 	return nil
 }
 
-// fail records the media as failed with cause's sentence and sends
-// media.failed. With final, the returned error cancels the job for good.
+// fail records the media as failed with cause's sentence and code, and
+// sends media.failed. With final, the returned error cancels the job for
+// good.
 func (l *Library) fail(ctx context.Context, id string, job *river.Job[TranscodeArgs], cause error, final bool) error {
-	msg := hlsd.ErrorMessage(cause)
-	err := l.db.Tx(ctx, func(tx hlsd.Catalog) error {
-		m, err := tx.UpdateMedia(ctx, id, hlsd.MediaUpdate{
-			Status: hlsd.Ptr(hlsd.StatusFailed), Progress: hlsd.Ptr(0.0), Error: &msg,
-		})
-		if err != nil {
-			return err
-		}
-		return l.enqueueEvent(ctx, tx, webhook.MediaFailed, m)
+	msg, code := hlsd.ErrorMessage(cause), hlsd.ErrorCode(cause)
+	_, err := l.settle(ctx, id, hlsd.MediaUpdate{
+		Status: hlsd.Ptr(hlsd.StatusFailed), Progress: hlsd.Ptr(0.0), Error: &msg, ErrorCode: &code,
 	})
 	if hlsd.ErrorCode(err) == hlsd.ENOTFOUND {
 		return river.JobCancel(errDeleted)
 	} else if err != nil {
 		return fmt.Errorf("record failure of %s: %w", id, err)
 	}
-	l.logger.Info("media failed", "media", id, "job", job.ID, "error", msg)
+	l.logger.Info("media failed", "media", id, "job", job.ID, "error", msg, "code", code)
 	if final {
 		return river.JobCancel(cause)
 	}
 	return nil
+}
+
+// settle applies upd, which makes a media ready or failed, and inserts
+// the matching webhook event in the same transaction when the status
+// changes: every transition to ready or failed, whichever path makes it
+// (the worker, a crash recovery, a last attempt), is reported exactly once
+// as an event, and the event is delivered at least once.
+func (l *Library) settle(ctx context.Context, id string, upd hlsd.MediaUpdate) (*hlsd.Media, error) {
+	var m *hlsd.Media
+	err := l.db.Tx(ctx, func(tx hlsd.Catalog) error {
+		prev, err := tx.GetMedia(ctx, id)
+		if err != nil {
+			return err
+		}
+		if m, err = tx.UpdateMedia(ctx, id, upd); err != nil {
+			return err
+		}
+		if m.Status == prev.Status {
+			return nil
+		}
+		switch m.Status {
+		case hlsd.StatusReady:
+			return l.enqueueEvent(ctx, tx, webhook.MediaReady, m)
+		case hlsd.StatusFailed:
+			return l.enqueueEvent(ctx, tx, webhook.MediaFailed, m)
+		}
+		return nil
+	})
+	return m, err
 }
 
 // progressWriter stores a running job's progress every ProgressInterval,
@@ -499,13 +642,16 @@ func (l *Library) recoverJobs(ctx context.Context) error {
 
 		var args TranscodeArgs
 		if j.Kind == (TranscodeArgs{}).Kind() && json.Unmarshal(j.EncodedArgs, &args) == nil && args.MediaID != "" {
-			upd := hlsd.MediaUpdate{Status: hlsd.Ptr(hlsd.StatusQueued), Progress: hlsd.Ptr(0.0)}
+			var err error
 			if state == rivertype.JobStateDiscarded {
 				exhausted = append(exhausted, args.MediaID)
-				upd = hlsd.MediaUpdate{Status: hlsd.Ptr(hlsd.StatusFailed), Progress: hlsd.Ptr(0.0),
-					Error: hlsd.Ptr("Processing was interrupted too many times (the server stopped while working on it).")}
+				_, err = l.settle(ctx, args.MediaID, hlsd.MediaUpdate{Status: hlsd.Ptr(hlsd.StatusFailed), Progress: hlsd.Ptr(0.0),
+					Error:     hlsd.Ptr("Processing was interrupted too many times (the server stopped while working on it)."),
+					ErrorCode: hlsd.Ptr(hlsd.EUNAVAILABLE)})
+			} else {
+				_, err = l.db.UpdateMedia(ctx, args.MediaID, hlsd.MediaUpdate{Status: hlsd.Ptr(hlsd.StatusQueued), Progress: hlsd.Ptr(0.0)})
 			}
-			if _, err := l.db.UpdateMedia(ctx, args.MediaID, upd); err != nil && hlsd.ErrorCode(err) != hlsd.ENOTFOUND {
+			if err != nil && hlsd.ErrorCode(err) != hlsd.ENOTFOUND {
 				return fmt.Errorf("requeue media %s: %w", args.MediaID, err)
 			}
 		}

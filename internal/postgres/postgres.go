@@ -227,10 +227,10 @@ func createMedia(ctx context.Context, q querier, m *hlsd.Media) error {
 	}
 	_, err = q.Exec(ctx, `INSERT INTO media
 		(id, title, kind, status, progress, error, duration, renditions, source_name, source_size, created_at, updated_at,
-		 visibility, encrypted)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		 visibility, encrypted, error_code)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		m.ID, m.Title, string(m.Kind), string(m.Status), m.Progress, m.Error, m.Duration, string(renditions),
-		m.SourceName, m.SourceSize, m.CreatedAt, m.UpdatedAt, m.Visibility, m.Encrypted)
+		m.SourceName, m.SourceSize, m.CreatedAt, m.UpdatedAt, m.Visibility, m.Encrypted, m.ErrorCode)
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
@@ -250,7 +250,7 @@ func scanMedia(row pgx.Row) (*hlsd.Media, error) {
 		renditions   []byte
 	)
 	if err := row.Scan(&m.ID, &m.Title, &kind, &status, &m.Progress, &m.Error, &m.Duration, &renditions,
-		&m.SourceName, &m.SourceSize, &m.CreatedAt, &m.UpdatedAt, &m.Visibility, &m.Encrypted); err != nil {
+		&m.SourceName, &m.SourceSize, &m.CreatedAt, &m.UpdatedAt, &m.Visibility, &m.Encrypted, &m.ErrorCode); err != nil {
 		return nil, err
 	}
 	m.Kind, m.Status = hlsd.Kind(kind), hlsd.Status(status)
@@ -344,9 +344,9 @@ func updateMedia(ctx context.Context, q querier, id string, upd hlsd.MediaUpdate
 		return nil, fmt.Errorf("encode renditions: %w", err)
 	}
 	_, err = q.Exec(ctx, `UPDATE media SET title = $1, kind = $2, status = $3, progress = $4, error = $5,
-		duration = $6, renditions = $7, updated_at = $8, visibility = $9 WHERE id = $10`,
+		duration = $6, renditions = $7, updated_at = $8, visibility = $9, error_code = $10 WHERE id = $11`,
 		m.Title, string(m.Kind), string(m.Status), m.Progress, m.Error, m.Duration, string(renditions),
-		m.UpdatedAt, m.Visibility, id)
+		m.UpdatedAt, m.Visibility, m.ErrorCode, id)
 	if err != nil {
 		return nil, fmt.Errorf("update media %s: %w", id, err)
 	}

@@ -116,6 +116,8 @@ func (s *Server) handleAPINotFound(w http.ResponseWriter, r *http.Request) {
 
 // apiStatus is the one place where hlsd error codes become HTTP statuses.
 // EUNSUPPORTED is 415: a request body of a type the route does not take.
+// ENOSPACE (a full disk) is 507 Insufficient Storage, for raw, multipart
+// and tus uploads alike: the client may try again later.
 // (A file that turns out not to be media is accepted with 201 and then
 // fails with ingest's clear error, since it is only known once probed.)
 func apiStatus(code string) int {
@@ -136,6 +138,8 @@ func apiStatus(code string) int {
 		return http.StatusUnsupportedMediaType
 	case hlsd.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
+	case hlsd.ENOSPACE:
+		return http.StatusInsufficientStorage
 	}
 	return http.StatusInternalServerError
 }

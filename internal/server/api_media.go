@@ -23,12 +23,15 @@ const maxFieldSize = 16 << 10
 // Fields not known yet are null (kind and duration until probed, error
 // unless failed, poster_url for audio) so that the shape never changes.
 type MediaObject struct {
-	ID          string            `json:"id"`
-	Title       string            `json:"title"`
-	Kind        *hlsd.Kind        `json:"kind"`
-	Status      hlsd.Status       `json:"status"`
-	Progress    float64           `json:"progress"`
-	Error       *string           `json:"error"`
+	ID       string      `json:"id"`
+	Title    string      `json:"title"`
+	Kind     *hlsd.Kind  `json:"kind"`
+	Status   hlsd.Status `json:"status"`
+	Progress float64     `json:"progress"`
+	Error    *string     `json:"error"`
+	// ErrorCode is Error's machine-readable kind (an API error code, such
+	// as unsupported_media or insufficient_storage); null when Error is.
+	ErrorCode   *string           `json:"error_code"`
 	Duration    *float64          `json:"duration"`
 	Renditions  []RenditionObject `json:"renditions"`
 	PlaybackURL string            `json:"playback_url"`
@@ -74,8 +77,11 @@ func NewMediaObject(m *hlsd.Media) MediaObject {
 		o.Kind = &k
 	}
 	if m.Error != "" {
-		e := m.Error
-		o.Error = &e
+		e, c := m.Error, m.ErrorCode
+		if c == "" {
+			c = hlsd.EINTERNAL
+		}
+		o.Error, o.ErrorCode = &e, &c
 	}
 	if m.Duration > 0 {
 		d := m.Duration

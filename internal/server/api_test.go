@@ -157,7 +157,7 @@ func TestAPIStatus(t *testing.T) {
 		want int
 	}{
 		{hlsd.EINVALID, 400}, {hlsd.EUNAUTHORIZED, 401}, {hlsd.EFORBIDDEN, 403}, {hlsd.ENOTFOUND, 404},
-		{hlsd.ECONFLICT, 409}, {hlsd.ETOOLARGE, 413}, {hlsd.EUNSUPPORTED, 415}, {hlsd.EUNAVAILABLE, 503},
+		{hlsd.ECONFLICT, 409}, {hlsd.ETOOLARGE, 413}, {hlsd.EUNSUPPORTED, 415}, {hlsd.EUNAVAILABLE, 503}, {hlsd.ENOSPACE, 507},
 		{hlsd.EINTERNAL, 500}, {"something-new", 500},
 	}
 	for _, tt := range tests {

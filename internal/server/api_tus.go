@@ -73,7 +73,7 @@ func (s *Server) newTus() (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tus handler: %w", err)
 	}
-	tus := http.StripPrefix(APIPrefix+"/uploads", h)
+	tus := s.tusFailures(http.StripPrefix(APIPrefix+"/uploads", h))
 	s.uploads = newTusUploads(dir, expiry, sweep, s.logger)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("upload")

@@ -98,16 +98,30 @@ func (d *DB) Tx(ctx context.Context, fn func(tx hlsd.Catalog) error) error {
 func (d *DB) tx(ctx context.Context, fn func(tx *Tx) error) error {
 	sqlTx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return fmt.Errorf("begin: %w", full(err))
 	}
 	if err := fn(&Tx{tx: sqlTx}); err != nil {
 		sqlTx.Rollback()
-		return err
+		return full(err)
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return fmt.Errorf("commit: %w", full(err))
 	}
 	return nil
+}
+
+// errFull is what a write refused for a full disk becomes: SQLite says
+// SQLITE_FULL ("database or disk is full") rather than ENOSPC.
+var errFull = hlsd.Errorf(hlsd.ENOSPACE, "The server is out of storage space.")
+
+// full returns err with an ENOSPACE *hlsd.Error in its chain when SQLite
+// refused a write because the disk is full, and err itself otherwise.
+func full(err error) error {
+	var se *sqlite3.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3lib.SQLITE_FULL && hlsd.ErrorCode(err) != hlsd.ENOSPACE {
+		return fmt.Errorf("%w (%v)", errFull, err)
+	}
+	return err
 }
 
 // Tx is the catalog inside one transaction (see DB.Tx). It implements
@@ -197,16 +211,16 @@ func createMedia(ctx context.Context, q querier, m *hlsd.Media) error {
 	}
 	_, err = q.ExecContext(ctx, `INSERT INTO media
 		(id, title, kind, status, progress, error, duration, renditions, source_name, source_size, created_at, updated_at,
-		 visibility, encrypted)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		 visibility, encrypted, error_code)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.Title, string(m.Kind), string(m.Status), m.Progress, m.Error, m.Duration, string(renditions),
-		m.SourceName, m.SourceSize, formatTime(m.CreatedAt), formatTime(m.UpdatedAt), m.Visibility, m.Encrypted)
+		m.SourceName, m.SourceSize, formatTime(m.CreatedAt), formatTime(m.UpdatedAt), m.Visibility, m.Encrypted, m.ErrorCode)
 	if err != nil {
 		var se *sqlite3.Error
 		if errors.As(err, &se) && (se.Code() == sqlite3lib.SQLITE_CONSTRAINT_PRIMARYKEY || se.Code() == sqlite3lib.SQLITE_CONSTRAINT_UNIQUE) {
 			return hlsd.Errorf(hlsd.ECONFLICT, "media %q already exists", m.ID)
 		}
-		return fmt.Errorf("insert media %s: %w", m.ID, err)
+		return fmt.Errorf("insert media %s: %w", m.ID, full(err))
 	}
 	return nil
 }
@@ -223,7 +237,7 @@ func scanMedia(s scanner) (*hlsd.Media, error) {
 		createdAt, updatedAt string
 	)
 	if err := s.Scan(&m.ID, &m.Title, &kind, &status, &m.Progress, &m.Error, &m.Duration, &renditions,
-		&m.SourceName, &m.SourceSize, &createdAt, &updatedAt, &m.Visibility, &m.Encrypted); err != nil {
+		&m.SourceName, &m.SourceSize, &createdAt, &updatedAt, &m.Visibility, &m.Encrypted, &m.ErrorCode); err != nil {
 		return nil, err
 	}
 	m.Kind, m.Status = hlsd.Kind(kind), hlsd.Status(status)
@@ -303,11 +317,11 @@ func updateMedia(ctx context.Context, q querier, id string, upd hlsd.MediaUpdate
 		return nil, fmt.Errorf("encode renditions: %w", err)
 	}
 	_, err = q.ExecContext(ctx, `UPDATE media SET title = ?, kind = ?, status = ?, progress = ?, error = ?,
-		duration = ?, renditions = ?, updated_at = ?, visibility = ? WHERE id = ?`,
+		duration = ?, renditions = ?, updated_at = ?, visibility = ?, error_code = ? WHERE id = ?`,
 		m.Title, string(m.Kind), string(m.Status), m.Progress, m.Error, m.Duration, string(renditions),
-		formatTime(m.UpdatedAt), m.Visibility, id)
+		formatTime(m.UpdatedAt), m.Visibility, m.ErrorCode, id)
 	if err != nil {
-		return nil, fmt.Errorf("update media %s: %w", id, err)
+		return nil, fmt.Errorf("update media %s: %w", id, full(err))
 	}
 	return m, nil
 }

@@ -44,6 +44,11 @@ type recipe struct {
 	keep float64
 	// fix edits ffmpeg's output in place for what ffmpeg 5.1 cannot write directly.
 	fix func(b []byte) error
+	// join, when set, lists the ffmpeg arguments (inputs and codecs) of
+	// parts encoded apart, to MPEG-TS, and joined without re-encoding
+	// (concat demuxer) before args muxes them: one stream whose parameters,
+	// such as the frame size, change between parts.
+	join [][]string
 }
 
 // lavfi returns the arguments for a lavfi input.
@@ -92,6 +97,21 @@ func recipes() map[string]recipe {
 			"-c:v", "mjpeg", "-frames:v", "1", "-disposition:v:0", "attached_pic",
 			"-id3v2_version", "3", "-metadata", "title=Tone", "-metadata", "artist=hlsd tests",
 			"-metadata:s:v", "title=Album cover", "-metadata:s:v", "comment=Cover (front)", "-f", "mp3"})},
+		// Media a fraction of a second long: ffmpeg writes
+		// EXT-X-TARGETDURATION:0 for them, and a poster seek can pass
+		// their only frame.
+		"tiny.mp4":       {args: avClip(320, 240, 30, 0.2, true)},
+		"one-frame.mp4":  {args: cat(testsrc(320, 240, 25, 1), h264, []string{"-frames:v", "1", "-an", "-movflags", "+faststart", "-f", "mp4"})},
+		"one-sample.wav": {args: cat(lavfi("sine=frequency=440:sample_rate=44100"), []string{"-af", "atrim=end_sample=1", "-ac", "1", "-c:a", "pcm_s16le", "-f", "wav"})},
+		// 320x240 for a second, then frames of 9000x4500 (over the 36
+		// megapixel limit) that the probe, reading the start, never sees.
+		"size-jump.ts": {
+			join: [][]string{
+				cat(testsrc(320, 240, 10, 1), h264),
+				cat(lavfi("color=c=red:size=9000x4500:rate=10:duration=0.2"), h264),
+			},
+			args: []string{"-c", "copy", "-f", "mpegts"},
+		},
 		"tone.flac": {args: cat(sine(330, 44100, 6), []string{"-ac", "2", "-c:a", "flac", "-f", "flac"})},
 		"tone.ogg":  {args: cat(sine(392, 44100, 6), []string{"-ac", "2", "-c:a", "libvorbis", "-q:a", "3", "-f", "ogg"})},
 		"tone.opus": {args: cat(sine(494, 48000, 6), []string{"-ac", "2", "-c:a", "libopus", "-b:a", "96k", "-f", "ogg"})},
@@ -170,6 +190,9 @@ func ensure(dir, name string) (path string, generated bool, err error) {
 func (r recipe) key() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%q\x00%q\x00%g\x00%v", version, r.args, r.text, r.keep, r.fix != nil)
+	if r.join != nil {
+		fmt.Fprintf(h, "\x00%q", r.join)
+	}
 	return hex.EncodeToString(h.Sum(nil))[:10]
 }
 
@@ -236,12 +259,26 @@ func write(r recipe, name string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), genTimeout)
 	defer cancel()
-	args := cat([]string{"-nostdin", "-hide_banner", "-v", "error", "-y"}, r.args, []string{name})
-	cmd := exec.CommandContext(ctx, "ffmpeg", args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("ffmpeg %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	input := []string{}
+	if r.join != nil {
+		list := name + ".parts.txt"
+		var files strings.Builder
+		for i, part := range r.join {
+			p := fmt.Sprintf("%s.part%d.ts", name, i)
+			defer os.Remove(p)
+			if err := ffmpeg(ctx, cat(part, []string{"-f", "mpegts"}), p); err != nil {
+				return err
+			}
+			fmt.Fprintf(&files, "file '%s'\n", filepath.Base(p))
+		}
+		if err := os.WriteFile(list, []byte(files.String()), 0o644); err != nil {
+			return err
+		}
+		defer os.Remove(list)
+		input = []string{"-f", "concat", "-safe", "0", "-i", list}
+	}
+	if err := ffmpeg(ctx, cat(input, r.args), name); err != nil {
+		return err
 	}
 	if r.fix == nil && r.keep == 0 {
 		return nil
@@ -259,6 +296,18 @@ func write(r recipe, name string) error {
 		b = b[:int(float64(len(b))*r.keep)]
 	}
 	return os.WriteFile(name, b, 0o644)
+}
+
+// ffmpeg runs ffmpeg with args and the output file out.
+func ffmpeg(ctx context.Context, args []string, out string) error {
+	args = cat([]string{"-nostdin", "-hide_banner", "-v", "error", "-y"}, args, []string{out})
+	cmd := exec.CommandContext(ctx, "ffmpeg", args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("ffmpeg %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
 }
 
 // RepoRoot returns the repository root: the nearest folder at or above the
