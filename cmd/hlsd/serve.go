@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,6 +45,12 @@ type serveConfig struct {
 
 	// Security: signing, visibility, encryption, limits (security.go).
 	Security securityConfig
+
+	// Ops: config file, log level, ffmpeg, transcode settings (serveops.go);
+	// flags and sources are what `hlsd config` prints.
+	Ops     opsConfig
+	flags   *flag.FlagSet
+	sources map[string]string
 }
 
 func runServe(ctx context.Context, m *Main, args []string) error {
@@ -77,10 +84,16 @@ func (m *Main) parseServeFlags(args []string) (serveConfig, error) {
 	fs.StringVar(&cfg.WebhookSecret, "webhook-secret", "", "sign webhook requests with HMAC-SHA256 and this `secret` (Hlsd-Signature header)")
 	fs.BoolVar(&cfg.KeepSource, "keep-source-rendition", true, "keep the source rendition (an H.264/AAC MP4 upload served as is, playable at once) once the ladder is done, when it is taller than the top rung")
 	cfg.Security.register(fs)
-	if err := m.parseFlags(fs, args); err != nil {
+	cfg.Ops.register(fs)
+	sources, err := m.parseFlagsFrom(fs, args, true)
+	if err != nil {
 		return cfg, err
 	}
+	cfg.flags, cfg.sources = fs, sources
 	if err := cfg.Security.check(); err != nil {
+		return cfg, err
+	}
+	if err := cfg.Ops.check(); err != nil {
 		return cfg, err
 	}
 	if err := cfg.checkLibraryFlags(maxUpload); err != nil {
@@ -124,24 +137,23 @@ func (m *Main) parseServeFlags(args []string) (serveConfig, error) {
 	return cfg, nil
 }
 
-// newLogger builds the process logger on w for a --log-format value.
-func newLogger(w io.Writer, format string) *slog.Logger {
+// newLogger builds the process logger on w for a --log-format value,
+// showing records at level and above.
+func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// serve builds the server's dependencies, then serves until ctx is
-// cancelled. Later parts (catalog, job workers, API) are opened here, before
-// the listener, and closed after it stops.
+// serve checks what it can without side effects, opens the listener (so a
+// busy port fails before anything is created), then builds the server's
+// dependencies (data dir, token, keys, catalog, job workers) and serves
+// until ctx is cancelled; they are closed after the listener stops.
 func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
-	logger := newLogger(m.Stderr, cfg.LogFormat)
+	logger := newLogger(m.Stderr, cfg.LogFormat, cfg.Ops.LogLevel)
 
-	mediaDir := filepath.Join(cfg.DataDir, "media")
-	if err := os.MkdirAll(mediaDir, 0o755); err != nil {
-		return hlsd.Errorf(hlsd.EINVALID, "cannot create data dir %s: %v", mediaDir, unwrapPath(err))
-	}
 	if cfg.StaticDir != "" {
 		fi, err := os.Stat(cfg.StaticDir)
 		if err != nil {
@@ -157,6 +169,20 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 			}
 		}
 	}
+
+	// --- listener first, then the data dir (serveops.go) ---
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
+	if err != nil {
+		return hlsd.Errorf(hlsd.EINVALID, "cannot listen on %s: %v", cfg.Addr, unwrapNet(err))
+	}
+	defer ln.Close() // on an error before Serve; Serve closes it too
+	toolErr := cfg.Ops.checkTools(ctx, logger)
+	mediaDir := filepath.Join(cfg.DataDir, "media")
+	if err := os.MkdirAll(mediaDir, 0o755); err != nil {
+		return hlsd.Errorf(hlsd.EINVALID, "cannot create data dir %s: %v", mediaDir, unwrapPath(err))
+	}
+	// --- end ---
 
 	token, err := m.apiToken(cfg)
 	if err != nil {
@@ -180,6 +206,11 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		Present:         server.PresentMedia,
 
 		DropSourceRendition: !cfg.KeepSource,
+
+		FFmpeg:    cfg.Ops.FFmpeg,
+		FFprobe:   cfg.Ops.FFprobe,
+		Transcode: cfg.Ops.Transcode,
+		ToolError: toolErr,
 	})
 	if err != nil {
 		return err
@@ -219,16 +250,12 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 	}
 	defer srv.Close()
 
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
-	if err != nil {
-		return hlsd.Errorf(hlsd.EINVALID, "cannot listen on %s: %v", cfg.Addr, unwrapNet(err))
-	}
 	scheme := "http"
 	if cfg.TLSCert != "" {
 		scheme = "https"
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "scheme", scheme, "data", cfg.DataDir, "static", cfg.StaticDir)
+	logger.Info("listening", "addr", ln.Addr().String(), "open", openURL(scheme, ln.Addr()), "api_token", tokenSource(cfg),
+		"data", cfg.DataDir, "static", cfg.StaticDir)
 	return srv.Serve(ctx, ln)
 }
 

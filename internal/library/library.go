@@ -93,6 +93,13 @@ type Config struct {
 	WebhookURL, WebhookSecret string
 	// FFmpeg and FFprobe are the binaries ("" means from PATH).
 	FFmpeg, FFprobe string
+	// Transcode is the ladder, format, segment duration and preset of
+	// every transcode (zero values: ingest's defaults).
+	Transcode TranscodeSettings
+	// ToolError, when set, is what the start-up check found wrong with
+	// ffmpeg or ffprobe (too old); a transcode that then fails for a reason
+	// other than bad media reports it instead of ffmpeg's last line.
+	ToolError error
 	// WatchDir, when set, is polled for files to import (internal/watch).
 	WatchDir string
 	// WatchInterval is the watch folder's polling interval (default 1 s).
@@ -196,7 +203,7 @@ func New(ctx context.Context, cfg Config) (_ *Library, err error) {
 		deleting:   map[string]int{},
 	}
 	if l.transcoder == nil {
-		l.transcoder = IngestTranscoder{FFmpeg: cfg.FFmpeg, FFprobe: cfg.FFprobe}
+		l.transcoder = IngestTranscoder{FFmpeg: cfg.FFmpeg, FFprobe: cfg.FFprobe, Settings: cfg.Transcode, ToolError: cfg.ToolError}
 	}
 	if l.present == nil {
 		l.present = func(m *hlsd.Media) any { return NewView(m) }
@@ -219,7 +226,10 @@ func New(ctx context.Context, cfg Config) (_ *Library, err error) {
 		return nil, err
 	}
 	driver := riversqlite.New(l.db.SQL())
-	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: logger.With("component", "river")})
+	// River's own info lines (migrations run, periodic job counts) are
+	// debug detail to hlsd's operators.
+	riverLogger := slog.New(debugHandler{logger.Handler()}).With("component", "river")
+	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: riverLogger})
 	if err != nil {
 		return nil, fmt.Errorf("river migrator: %w", err)
 	}
@@ -236,7 +246,7 @@ func New(ctx context.Context, cfg Config) (_ *Library, err error) {
 		return nil, err
 	}
 	l.river, err = river.NewClient(driver, &river.Config{
-		Logger: logger.With("component", "river"),
+		Logger: riverLogger,
 		Queues: map[string]river.QueueConfig{
 			QueueTranscode: {MaxWorkers: cfg.Workers},
 			webhook.Queue:  {MaxWorkers: 2},

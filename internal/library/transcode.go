@@ -71,6 +71,21 @@ type TranscodeResult struct {
 // IngestTranscoder is the real Transcoder: ingest.Run in progressive mode.
 type IngestTranscoder struct {
 	FFmpeg, FFprobe string
+	Settings        TranscodeSettings
+	// ToolError replaces the error of a failed transcode that is not
+	// about bad media (see Config.ToolError).
+	ToolError error
+}
+
+// TranscodeSettings is what `hlsd serve` lets operators choose of every
+// library transcode; zero values mean ingest's defaults. A ladder rung
+// taller than a source is skipped for that source (ingest's
+// SkipTallerRungs).
+type TranscodeSettings struct {
+	Ladder          []int
+	Format          string
+	SegmentDuration time.Duration
+	Preset          string
 }
 
 // Transcode implements Transcoder.
@@ -84,6 +99,12 @@ func (t IngestTranscoder) Transcode(ctx context.Context, job TranscodeJob) (*Tra
 		Source:      job.Source,
 		FFmpeg:      t.FFmpeg,
 		FFprobe:     t.FFprobe,
+
+		Ladder:          t.Settings.Ladder,
+		Format:          t.Settings.Format,
+		SegmentDuration: t.Settings.SegmentDuration,
+		Preset:          t.Settings.Preset,
+
 		Progress: func(p ingest.Progress) {
 			if job.Progress != nil {
 				job.Progress(Progress{Done: p.Done, Total: p.Total})
@@ -92,6 +113,13 @@ func (t IngestTranscoder) Transcode(ctx context.Context, job TranscodeJob) (*Tra
 		Logger: job.Logger,
 	})
 	if err != nil {
+		switch hlsd.ErrorCode(err) {
+		case hlsd.EUNSUPPORTED, hlsd.EINVALID, hlsd.ETOOLARGE:
+		default:
+			if t.ToolError != nil && ctx.Err() == nil {
+				return nil, t.ToolError
+			}
+		}
 		return nil, err
 	}
 	return &TranscodeResult{Kind: res.Kind, Duration: res.Duration, Renditions: res.Renditions, Bytes: res.Bytes}, nil
