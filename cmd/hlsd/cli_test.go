@@ -183,3 +183,23 @@ func TestServeStartLine(t *testing.T) {
 		t.Errorf("bad --log-level: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestServeChecksFFmpeg: an ffmpeg older than the oldest tested release (a
+// script answering -version as 4.4 does) or a missing ffprobe is one
+// warning line at start; the server still starts.
+func TestServeChecksFFmpeg(t *testing.T) {
+	old := filepath.Join(t.TempDir(), "ffmpeg")
+	if err := os.WriteFile(old, []byte("#!/bin/sh\necho 'ffmpeg version 4.4.2 Copyright'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := startServe(t, nil, "--data", filepath.Join(t.TempDir(), "data"), "--ffmpeg", old, "--ffprobe", "/nonexistent/ffprobe")
+	log := r.stderr.String()
+	for _, want := range []string{
+		`level=WARN msg="ffmpeg 4.4 at ` + old + ` is older than 5.1, the oldest version hlsd is tested with: install a newer ffmpeg; uploads will fail until then"`,
+		`level=WARN msg="ffprobe not found at /nonexistent/ffprobe: install the Debian package ffmpeg; uploads will fail until then"`,
+	} {
+		if strings.Count(log, want) != 1 {
+			t.Errorf("log lacks %q once:\n%s", want, log)
+		}
+	}
+}

@@ -97,8 +97,9 @@ type Config struct {
 	// every transcode (zero values: ingest's defaults).
 	Transcode TranscodeSettings
 	// ToolError, when set, is what the start-up check found wrong with
-	// ffmpeg or ffprobe (too old); a transcode that then fails for a reason
-	// other than bad media reports it instead of ffmpeg's last line.
+	// ffmpeg or ffprobe (too old, missing); a transcode that then fails
+	// reports it instead of ffmpeg's last line (an old ffmpeg fails on
+	// options it lacks, which reads like bad media).
 	ToolError error
 	// WatchDir, when set, is polled for files to import (internal/watch).
 	WatchDir string

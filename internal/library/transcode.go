@@ -72,8 +72,8 @@ type TranscodeResult struct {
 type IngestTranscoder struct {
 	FFmpeg, FFprobe string
 	Settings        TranscodeSettings
-	// ToolError replaces the error of a failed transcode that is not
-	// about bad media (see Config.ToolError).
+	// ToolError replaces the error of a failed transcode (see
+	// Config.ToolError).
 	ToolError error
 }
 
@@ -113,12 +113,10 @@ func (t IngestTranscoder) Transcode(ctx context.Context, job TranscodeJob) (*Tra
 		Logger: job.Logger,
 	})
 	if err != nil {
-		switch hlsd.ErrorCode(err) {
-		case hlsd.EUNSUPPORTED, hlsd.EINVALID, hlsd.ETOOLARGE:
-		default:
-			if t.ToolError != nil && ctx.Err() == nil {
-				return nil, t.ToolError
-			}
+		// An old ffmpeg fails on options it lacks, which reads like bad
+		// media: the start-up check's finding is the reason to give.
+		if t.ToolError != nil && ctx.Err() == nil {
+			return nil, t.ToolError
 		}
 		return nil, err
 	}
