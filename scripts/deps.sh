@@ -3,7 +3,8 @@
 # a fresh Debian machine. Usage: scripts/deps.sh run|test|bench
 #   run   ffmpeg/ffprobe (the server transcodes with them), nodejs/npm and
 #         the web/ npm packages (hls.js, tus-js-client: the web UI's build)
-#   test  + Debian's chromium (browser tests)
+#   test  + Debian's chromium (browser tests) and systemd's systemd-analyze
+#         (checks deploy/hlsd.service)
 #   bench + nginx and wrk (the reference server and the load generator)
 # As root (or with passwordless sudo) it runs apt-get; otherwise it names the
 # packages to install and fails.
@@ -23,6 +24,11 @@ want npm npm
 case "$mode" in
 test|bench)
 	want chromium chromium
+	;;
+esac
+case "$mode" in
+test)
+	want systemd-analyze systemd
 	;;
 esac
 if [ "$mode" = bench ]; then
