@@ -187,3 +187,29 @@ func TestBackupWhileServingAndRestore(t *testing.T) {
 		}
 	})
 }
+
+// TestServeLadderSkipsTallerRungs: serve's --ladder meets every upload, so
+// a rung taller than the source is skipped and listed in skipped_rungs,
+// and the source's own height becomes the top rung (never upscaled).
+func TestServeLadderSkipsTallerRungs(t *testing.T) {
+	skipShortIngest(t)
+	r := startServe(t, map[string]string{"HLSD_API_TOKEN": "test-token-0123456789"}, "--data", t.TempDir(),
+		"--ladder", "480p,144p", "--format", "ts", "--preset", "ultrafast")
+	c := apiClient{base: r.base, token: "test-token-0123456789"}
+	m := c.waitDone(t, c.uploadRaw(t, testmedia.Path(t, "short.mp4"), "small").ID) // 320x240
+	if m.Status != hlsd.StatusReady {
+		t.Fatalf("status %s (%v)", m.Status, deref(m.Error))
+	}
+	var names []string
+	for _, x := range m.Renditions {
+		names = append(names, x.Name)
+	}
+	if !slices.Equal(m.SkippedRungs, []int{480}) || !slices.Contains(names, "240p") || !slices.Contains(names, "144p") {
+		t.Errorf("skipped_rungs %v, renditions %v; want [480] and 240p, 144p", m.SkippedRungs, names)
+	}
+	// --format ts reached the transcode.
+	resp, body := get(t, r.base+"/hls/"+m.ID+"/144p/index.m3u8", nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "seg_00001.ts") {
+		t.Errorf("144p playlist (status %d):\n%s\nwant .ts segments", resp.StatusCode, body)
+	}
+}

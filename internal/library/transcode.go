@@ -65,7 +65,9 @@ type TranscodeResult struct {
 	Kind       hlsd.Kind
 	Duration   float64
 	Renditions []hlsd.Rendition
-	Bytes      int64
+	// SkippedRungs are the ladder rungs taller than the source.
+	SkippedRungs []int
+	Bytes        int64
 }
 
 // IngestTranscoder is the real Transcoder: ingest.Run in progressive mode.
@@ -120,7 +122,8 @@ func (t IngestTranscoder) Transcode(ctx context.Context, job TranscodeJob) (*Tra
 		}
 		return nil, err
 	}
-	return &TranscodeResult{Kind: res.Kind, Duration: res.Duration, Renditions: res.Renditions, Bytes: res.Bytes}, nil
+	return &TranscodeResult{Kind: res.Kind, Duration: res.Duration, Renditions: res.Renditions, Bytes: res.Bytes,
+		SkippedRungs: res.SkippedRungs}, nil
 }
 
 // transcodeWorker runs TranscodeArgs jobs. It implements river.Worker.
@@ -347,6 +350,7 @@ func (w *transcodeWorker) succeed(ctx context.Context, id string, res *Transcode
 		m, err := tx.UpdateMedia(ctx, id, hlsd.MediaUpdate{
 			Status: hlsd.Ptr(hlsd.StatusReady), Progress: hlsd.Ptr(1.0), Error: hlsd.Ptr(""),
 			Kind: hlsd.Ptr(res.Kind), Duration: hlsd.Ptr(res.Duration), Renditions: &rends,
+			SkippedRungs: hlsd.Ptr(res.SkippedRungs),
 		})
 		if err != nil {
 			return err

@@ -227,12 +227,16 @@ func createMedia(ctx context.Context, q querier, m *hlsd.Media) error {
 	if err != nil {
 		return fmt.Errorf("encode renditions: %w", err)
 	}
+	skipped, err := encodeRungs(m.SkippedRungs)
+	if err != nil {
+		return err
+	}
 	_, err = q.ExecContext(ctx, `INSERT INTO media
 		(id, title, kind, status, progress, error, duration, renditions, source_name, source_size, created_at, updated_at,
-		 visibility, encrypted)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		 visibility, encrypted, skipped_rungs)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.Title, string(m.Kind), string(m.Status), m.Progress, m.Error, m.Duration, string(renditions),
-		m.SourceName, m.SourceSize, formatTime(m.CreatedAt), formatTime(m.UpdatedAt), m.Visibility, m.Encrypted)
+		m.SourceName, m.SourceSize, formatTime(m.CreatedAt), formatTime(m.UpdatedAt), m.Visibility, m.Encrypted, skipped)
 	if err != nil {
 		var se *sqlite3.Error
 		if errors.As(err, &se) && (se.Code() == sqlite3lib.SQLITE_CONSTRAINT_PRIMARYKEY || se.Code() == sqlite3lib.SQLITE_CONSTRAINT_UNIQUE) {
@@ -243,7 +247,19 @@ func createMedia(ctx context.Context, q querier, m *hlsd.Media) error {
 	return nil
 }
 
-const mediaColumns = `id, title, kind, status, progress, error, duration, renditions, source_name, source_size, created_at, updated_at, visibility, encrypted`
+const mediaColumns = `id, title, kind, status, progress, error, duration, renditions, source_name, source_size, created_at, updated_at, visibility, encrypted, skipped_rungs`
+
+// encodeRungs writes skipped rungs as their JSON column.
+func encodeRungs(r []int) (string, error) {
+	if r == nil {
+		r = []int{}
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return "", fmt.Errorf("encode skipped rungs: %w", err)
+	}
+	return string(b), nil
+}
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -251,12 +267,18 @@ func scanMedia(s scanner) (*hlsd.Media, error) {
 	var (
 		m                    hlsd.Media
 		kind, status         string
-		renditions           string
+		renditions, skipped  string
 		createdAt, updatedAt string
 	)
 	if err := s.Scan(&m.ID, &m.Title, &kind, &status, &m.Progress, &m.Error, &m.Duration, &renditions,
-		&m.SourceName, &m.SourceSize, &createdAt, &updatedAt, &m.Visibility, &m.Encrypted); err != nil {
+		&m.SourceName, &m.SourceSize, &createdAt, &updatedAt, &m.Visibility, &m.Encrypted, &skipped); err != nil {
 		return nil, err
+	}
+	if err := json.Unmarshal([]byte(skipped), &m.SkippedRungs); err != nil {
+		return nil, fmt.Errorf("decode skipped rungs of %s: %w", m.ID, err)
+	}
+	if len(m.SkippedRungs) == 0 {
+		m.SkippedRungs = nil
 	}
 	m.Kind, m.Status = hlsd.Kind(kind), hlsd.Status(status)
 	if err := json.Unmarshal([]byte(renditions), &m.Renditions); err != nil {
@@ -414,15 +436,22 @@ func updateMedia(ctx context.Context, q querier, id string, upd hlsd.MediaUpdate
 		}
 		m.Visibility = *upd.Visibility
 	}
+	if upd.SkippedRungs != nil {
+		m.SkippedRungs = *upd.SkippedRungs
+	}
 	m.UpdatedAt = now()
 	renditions, err := json.Marshal(m.Renditions)
 	if err != nil {
 		return nil, fmt.Errorf("encode renditions: %w", err)
 	}
+	skipped, err := encodeRungs(m.SkippedRungs)
+	if err != nil {
+		return nil, err
+	}
 	_, err = q.ExecContext(ctx, `UPDATE media SET title = ?, kind = ?, status = ?, progress = ?, error = ?,
-		duration = ?, renditions = ?, updated_at = ?, visibility = ? WHERE id = ?`,
+		duration = ?, renditions = ?, updated_at = ?, visibility = ?, skipped_rungs = ? WHERE id = ?`,
 		m.Title, string(m.Kind), string(m.Status), m.Progress, m.Error, m.Duration, string(renditions),
-		formatTime(m.UpdatedAt), m.Visibility, id)
+		formatTime(m.UpdatedAt), m.Visibility, skipped, id)
 	if err != nil {
 		return nil, fmt.Errorf("update media %s: %w", id, err)
 	}
