@@ -2,30 +2,16 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hlsd/hlsd/internal/ingest/ingesttest"
 	"github.com/hlsd/hlsd/internal/testmedia"
 )
-
-// runCLI runs hlsd in-process with env and returns exit code and output.
-func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
-		Getenv: func(k string) string { return env[k] }}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // hang guard
-	defer cancel()
-	code = m.exitCode(m.Run(ctx, args))
-	return code, out.String(), errb.String()
-}
 
 func TestVersionAndHelp(t *testing.T) {
 	for _, args := range [][]string{{"--version"}, {"version"}, {"-version"}} {
