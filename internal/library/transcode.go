@@ -103,7 +103,7 @@ func (t IngestTranscoder) Transcode(ctx context.Context, job TranscodeJob) (*Tra
 		FFprobe:     t.FFprobe,
 
 		Ladder:          t.Settings.Ladder,
-		Format:          t.Settings.Format,
+		Format:          formatFor(t.Settings.Format, job.KeyFile != ""),
 		SegmentDuration: t.Settings.SegmentDuration,
 		Preset:          t.Settings.Preset,
 
@@ -124,6 +124,16 @@ func (t IngestTranscoder) Transcode(ctx context.Context, job TranscodeJob) (*Tra
 	}
 	return &TranscodeResult{Kind: res.Kind, Duration: res.Duration, Renditions: res.Renditions, Bytes: res.Bytes,
 		SkippedRungs: res.SkippedRungs}, nil
+}
+
+// formatFor is the segment format of one transcode: encrypted media are
+// always MPEG-TS (ffmpeg cannot encrypt fMP4 segments), whatever the
+// server's --format.
+func formatFor(format string, encrypt bool) string {
+	if encrypt {
+		return ""
+	}
+	return format
 }
 
 // transcodeWorker runs TranscodeArgs jobs. It implements river.Worker.
