@@ -9,8 +9,17 @@ ARGS    ?=
 
 all: build
 
+# The binary carries its version, VCS revision and commit date (`hlsd
+# --version`): these machines build with -buildvcs=false, so make stamps
+# them from git with -X. Outside a git checkout they stay empty and hlsd
+# says "devel".
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+BUILDDATE ?= $(shell git log -1 --format=%cI 2>/dev/null)
+LDFLAGS  := -X main.version=$(VERSION) -X main.revision=$(REVISION) -X main.buildDate=$(BUILDDATE)
+
 build: web
-	$(GO) build $(GOFLAGS) -trimpath -o $(BIN) ./cmd/hlsd
+	$(GO) build $(GOFLAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hlsd
 
 # web copies the pinned front-end libraries (hls.js, tus-js-client) from
 # web/node_modules into web/dist/vendor, which the binary embeds. npm ci runs

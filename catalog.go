@@ -87,6 +87,8 @@ type MediaUpdate struct {
 	Duration   *float64
 	Renditions *[]Rendition
 	Visibility *string
+	// SkippedRungs replaces Media.SkippedRungs.
+	SkippedRungs *[]int
 	// IfStatus, when non-empty, makes the update conditional: it applies only
 	// while the media is in one of these statuses, and is ECONFLICT otherwise.
 	// It is how reprocess refuses media that is still being processed

@@ -68,6 +68,9 @@ type Media struct {
 	// Duration of the source in seconds, known once probed.
 	Duration   float64     `json:"duration"`
 	Renditions []Rendition `json:"renditions"`
+	// SkippedRungs are the ladder heights taller than the source, which
+	// were not made (hlsd never upscales), tallest first.
+	SkippedRungs []int `json:"skipped_rungs,omitempty"`
 	// SourceName is the file name the uploader gave, kept for display and the extension.
 	SourceName string    `json:"source_name,omitempty"`
 	SourceSize int64     `json:"source_size,omitempty"`

@@ -4,7 +4,8 @@
 #   run   ffmpeg/ffprobe (the server transcodes with them), nodejs/npm and
 #         the web/ npm packages (hls.js, tus-js-client: the web UI's build)
 #   test  + Debian's chromium (browser tests), postgresql (Postgres tests),
-#         nginx (the reverse-proxy test)
+#         nginx (the reverse-proxy test), systemd's systemd-analyze (checks
+#         deploy/hlsd.service)
 #   bench + wrk (the load generator; nginx, the reference, comes with test),
 #         openssl (the viewer benchmark's self-signed certificate)
 # As root (or with passwordless sudo) it runs apt-get; otherwise it names the
@@ -29,6 +30,11 @@ test|bench)
 	want nginx nginx-light
 	# The Postgres tests (internal/pgtest) start Debian's server, which is not on PATH.
 	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+	;;
+esac
+case "$mode" in
+test)
+	want systemd-analyze systemd
 	;;
 esac
 if [ "$mode" = bench ]; then

@@ -34,7 +34,7 @@ func runIngest(ctx context.Context, m *Main, args []string) error {
 	out := fs.String("o", "", "output directory (default: INPUT's name without extension + \"_hls\")")
 	format := fs.String("format", ffmpeg.FormatFMP4, "segment format: fmp4 or ts")
 	seg := fs.Duration("segment-duration", ffmpeg.DefaultSegmentDuration, "target segment duration")
-	ladder := fs.String("ladder", "", "video rungs, e.g. 1080p,720p,480p,360p (default)")
+	ladder := fs.String("ladder", "", "video rungs, e.g. 1080p,720p,480p,360p (default); a rung taller than INPUT is an error (the default ladder skips them)")
 	preset := fs.String("preset", ffmpeg.DefaultPreset, "x264 preset")
 	asJSON := fs.Bool("json", false, "print one JSON summary at the end instead of progress")
 	verbose := fs.Bool("verbose", false, "copy ffmpeg's messages to stderr")
@@ -85,14 +85,20 @@ func runIngest(ctx context.Context, m *Main, args []string) error {
 		if err != nil {
 			return err
 		}
-		opts.Ladder = l
+		// A ladder chosen for this one file: a rung taller than it is a
+		// mistake to report, not to shrink silently.
+		opts.Ladder, opts.StrictLadder = l, true
 	}
 	if *verbose {
 		opts.Log = m.Stderr
 	}
+	// The bar goes to stderr (stdout keeps the summary, for scripts), and
+	// only when stderr is a terminal; it says "probing" until encoding
+	// reports progress.
 	var bar *progressBar
 	if m.IsTerminal && !*asJSON {
-		bar = &progressBar{w: m.Stdout, width: 30}
+		bar = &progressBar{w: m.Stderr, width: 30}
+		bar.status("probing " + filepath.Base(input) + "...")
 		opts.Progress = bar.draw
 	}
 	res, err := ingest.Run(ctx, opts)
@@ -151,7 +157,12 @@ type progressBar struct {
 }
 
 func (b *progressBar) draw(p ingest.Progress) {
-	fmt.Fprint(b.w, "\r"+b.line(p))
+	b.status(b.line(p))
+}
+
+// status redraws the bar's line with s.
+func (b *progressBar) status(s string) {
+	fmt.Fprint(b.w, "\r"+s+"\x1b[K")
 	b.drawn = true
 }
 
@@ -162,7 +173,7 @@ func (b *progressBar) line(p ingest.Progress) string {
 	if p.Speed > 0 {
 		s += fmt.Sprintf(" %.1fx ETA %s", p.Speed, clock(time.Duration(float64(p.Total-p.Done)/p.Speed)))
 	}
-	return s + "\x1b[K"
+	return s
 }
 
 // finish ends the bar's line so what follows starts on a fresh one.

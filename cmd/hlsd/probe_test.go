@@ -12,9 +12,9 @@ import (
 	"github.com/hlsd/hlsd/internal/testmedia"
 )
 
-// runProbeCLI runs hlsd in-process with the given environment and returns its
+// runCLI runs hlsd in-process with the given environment and returns its
 // exit code and output.
-func runProbeCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
@@ -27,7 +27,7 @@ func TestProbeCommand(t *testing.T) {
 		t.Skip("runs ffprobe on generated fixtures")
 	}
 	t.Run("video", func(t *testing.T) {
-		code, stdout, stderr := runProbeCLI(t, nil, "probe", testmedia.Path(t, "rotated.mp4"))
+		code, stdout, stderr := runCLI(t, nil, "probe", testmedia.Path(t, "rotated.mp4"))
 		if code != 0 || stderr != "" {
 			t.Fatalf("exit %d, stderr %q", code, stderr)
 		}
@@ -49,7 +49,7 @@ func TestProbeCommand(t *testing.T) {
 		}
 	})
 	t.Run("audio with cover", func(t *testing.T) {
-		code, stdout, stderr := runProbeCLI(t, nil, "probe", testmedia.Path(t, "cover.mp3"))
+		code, stdout, stderr := runCLI(t, nil, "probe", testmedia.Path(t, "cover.mp3"))
 		if code != 0 {
 			t.Fatalf("exit %d, stderr %q", code, stderr)
 		}
@@ -80,14 +80,14 @@ func TestProbeCommand(t *testing.T) {
 	}
 	for _, tt := range errs {
 		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := runProbeCLI(t, tt.env, tt.args...)
+			code, stdout, stderr := runCLI(t, tt.env, tt.args...)
 			if code != tt.code || stderr != tt.line || stdout != "" {
 				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d, no stdout, stderr %q", code, stdout, stderr, tt.code, tt.line)
 			}
 		})
 	}
 	t.Run("usage", func(t *testing.T) {
-		code, _, stderr := runProbeCLI(t, nil, "probe")
+		code, _, stderr := runCLI(t, nil, "probe")
 		if code != 2 || !strings.Contains(stderr, "usage: hlsd probe [flags] FILE") {
 			t.Errorf("exit %d, stderr %q; want 2 and usage", code, stderr)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -54,6 +55,12 @@ type serveConfig struct {
 
 	// Security: signing, visibility, encryption, limits (security.go).
 	Security securityConfig
+
+	// Ops: config file, log level, ffmpeg, transcode settings (serveops.go);
+	// flags and sources are what `hlsd config` prints.
+	Ops     opsConfig
+	flags   *flag.FlagSet
+	sources map[string]string
 }
 
 func runServe(ctx context.Context, m *Main, args []string) error {
@@ -92,10 +99,16 @@ func (m *Main) parseServeFlags(args []string) (serveConfig, error) {
 	fs.DurationVar(&cfg.WatchQuiet, "watch-quiet", watch.DefaultQuiet, "how long a file in the --watch folder must stay unchanged (and no writer hold it open) before it is imported")
 	fs.DurationVar(&cfg.UploadExpiry, "upload-expiry", server.DefaultUploadExpiry, "how long an unfinished tus upload is kept after its last write (advertised in Upload-Expires)")
 	cfg.Security.register(fs)
-	if err := m.parseFlags(fs, args); err != nil {
+	cfg.Ops.register(fs)
+	sources, err := m.parseFlagsFrom(fs, args, true)
+	if err != nil {
 		return cfg, err
 	}
+	cfg.flags, cfg.sources = fs, sources
 	if err := cfg.Security.check(); err != nil {
+		return cfg, err
+	}
+	if err := cfg.Ops.check(); err != nil {
 		return cfg, err
 	}
 	if err := cfg.checkLibraryFlags(maxUpload); err != nil {
@@ -145,19 +158,22 @@ func (m *Main) parseServeFlags(args []string) (serveConfig, error) {
 	return cfg, nil
 }
 
-// newLogger builds the process logger on w for a --log-format value.
-func newLogger(w io.Writer, format string) *slog.Logger {
+// newLogger builds the process logger on w for a --log-format value,
+// showing records at level and above.
+func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// serve builds the server's dependencies, then serves until ctx is
-// cancelled. Later parts (catalog, job workers, API) are opened here, before
-// the listener, and closed after it stops.
+// serve checks what it can without side effects, opens the listener (so a
+// busy port fails before anything is created), then builds the server's
+// dependencies (data dir, token, keys, catalog, job workers) and serves
+// until ctx is cancelled; they are closed after the listener stops.
 func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
-	logger := newLogger(m.Stderr, cfg.LogFormat)
+	logger := newLogger(m.Stderr, cfg.LogFormat, cfg.Ops.LogLevel)
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(server.DefaultGCPercent)
 	}
@@ -167,10 +183,6 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		m.Umask(cfg.Security.Umask)
 	}
 
-	mediaDir := filepath.Join(cfg.DataDir, "media")
-	if err := os.MkdirAll(mediaDir, 0o750); err != nil {
-		return hlsd.Errorf(hlsd.EINVALID, "cannot create data dir %s: %v", mediaDir, unwrapPath(err))
-	}
 	if cfg.StaticDir != "" {
 		fi, err := os.Stat(cfg.StaticDir)
 		if err != nil {
@@ -187,7 +199,19 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		}
 	}
 
-	// The database first: when it is unreachable, no key or token is made.
+	// The listener first: a busy port fails before anything is created.
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
+	if err != nil {
+		return hlsd.Errorf(hlsd.EINVALID, "cannot listen on %s: %v", cfg.Addr, unwrapNet(err))
+	}
+	defer ln.Close() // on an error before Serve; Serve closes it too
+	toolErr := cfg.Ops.checkTools(ctx, logger)
+	mediaDir := filepath.Join(cfg.DataDir, "media")
+	if err := os.MkdirAll(mediaDir, 0o750); err != nil {
+		return hlsd.Errorf(hlsd.EINVALID, "cannot create data dir %s: %v", mediaDir, unwrapPath(err))
+	}
+	// Then the database: when it is unreachable, no key or token is made.
 	db, err := openDB(ctx, cfg.DB, cfg.DataDir, logger)
 	if err != nil {
 		return err
@@ -195,6 +219,7 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 	// Closed after the library has stopped (deferred calls run last-in
 	// first-out).
 	defer db.Close()
+
 	token, err := m.apiToken(cfg)
 	if err != nil {
 		return err
@@ -226,6 +251,11 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		Metrics:         libMetrics,
 
 		DropSourceRendition: !cfg.KeepSource,
+
+		FFmpeg:    cfg.Ops.FFmpeg,
+		FFprobe:   cfg.Ops.FFprobe,
+		Transcode: cfg.Ops.Transcode,
+		ToolError: toolErr,
 	})
 	if err != nil {
 		return err
@@ -281,16 +311,12 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) error {
 		defer stop()
 	}
 
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
-	if err != nil {
-		return hlsd.Errorf(hlsd.EINVALID, "cannot listen on %s: %v", cfg.Addr, unwrapNet(err))
-	}
 	scheme := "http"
 	if cfg.TLSCert != "" {
 		scheme = "https"
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "scheme", scheme, "data", cfg.DataDir, "static", cfg.StaticDir)
+	logger.Info("listening", "addr", ln.Addr().String(), "open", openURL(scheme, ln.Addr()), "api_token", tokenSource(cfg),
+		"data", cfg.DataDir, "static", cfg.StaticDir)
 	return srv.Serve(ctx, ln)
 }
 

@@ -136,7 +136,7 @@ func TestServeFlagErrors(t *testing.T) {
 		{"bad duration from env", map[string]string{"HLSD_SHUTDOWN_TIMEOUT": "soon"}, nil, 1, `hlsd: invalid HLSD_SHUTDOWN_TIMEOUT="soon"`},
 		{"negative shutdown timeout", nil, []string{"--shutdown-timeout", "-1s"}, 1, "hlsd: --shutdown-timeout must be positive"},
 		{"extra argument", nil, []string{"movie.mp4"}, 2, `hlsd serve: unexpected argument "movie.mp4"`},
-		{"unknown flag", nil, []string{"--port", "80"}, 2, "flag provided but not defined: -port"},
+		{"unknown flag", nil, []string{"--port", "80"}, 2, "hlsd serve: unknown flag --port (see 'hlsd serve -h')"},
 		{"missing static dir", nil, []string{"--static", filepath.Join(dir, "nope")}, 1, "hlsd: --static " + filepath.Join(dir, "nope") + ": no such file or directory"},
 		{"static is a file", nil, []string{"--static", notDir}, 1, "hlsd: --static " + notDir + " is not a directory"},
 		{"data dir under a file", nil, []string{"--data", filepath.Join(notDir, "data")}, 1, "hlsd: cannot create data dir"},

@@ -98,6 +98,9 @@ func ApplyUpdate(m *hlsd.Media, upd hlsd.MediaUpdate) error {
 	if upd.ErrorCode != nil {
 		m.ErrorCode = *upd.ErrorCode
 	}
+	if upd.SkippedRungs != nil {
+		m.SkippedRungs = *upd.SkippedRungs
+	}
 	if upd.Duration != nil {
 		m.Duration = *upd.Duration
 	}
@@ -254,7 +257,7 @@ func Pending(ms []Migration, current int) ([]Migration, error) {
 
 // MediaColumns are the media table's columns in the order the backends
 // scan them.
-const MediaColumns = `id, title, kind, status, progress, error, duration, renditions, source_name, source_size, created_at, updated_at, visibility, encrypted, error_code`
+const MediaColumns = `id, title, kind, status, progress, error, duration, renditions, source_name, source_size, created_at, updated_at, visibility, encrypted, error_code, skipped_rungs`
 
 // Rows is what *sql.Rows and pgx.Rows share for reading a result.
 type Rows interface {
@@ -290,4 +293,28 @@ func DecodeRenditions(id string, b []byte) ([]hlsd.Rendition, error) {
 		rs = []hlsd.Rendition{}
 	}
 	return rs, nil
+}
+
+// EncodeRungs writes a media's skipped rungs as their JSON column.
+func EncodeRungs(r []int) (string, error) {
+	if r == nil {
+		r = []int{}
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return "", fmt.Errorf("encode skipped rungs: %w", err)
+	}
+	return string(b), nil
+}
+
+// DecodeRungs reads the skipped_rungs column of media id; none is nil.
+func DecodeRungs(id string, b []byte) ([]int, error) {
+	var r []int
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("decode skipped rungs of %s: %w", id, err)
+	}
+	if len(r) == 0 {
+		return nil, nil
+	}
+	return r, nil
 }

@@ -26,6 +26,7 @@ func Run(t *testing.T, newCatalog func(t *testing.T) hlsd.Catalog) {
 	t.Run("UpdateNotFound", func(t *testing.T) { testUpdateNotFound(t, newCatalog(t)) })
 	t.Run("Delete", func(t *testing.T) { testDelete(t, newCatalog(t)) })
 	t.Run("Visibility", func(t *testing.T) { testVisibility(t, newCatalog(t)) })
+	t.Run("SkippedRungs", func(t *testing.T) { testSkippedRungs(t, newCatalog(t)) })
 	t.Run("ListPages", func(t *testing.T) { testListPages(t, newCatalog(t)) })
 	t.Run("ListFilters", func(t *testing.T) { testListFilters(t, newCatalog(t)) })
 	t.Run("ListBadArguments", func(t *testing.T) { testListBadArguments(t, newCatalog(t)) })
@@ -488,4 +489,24 @@ func mediaDiff(got, want *hlsd.Media) string {
 		return fmt.Sprintf("\n got %s\nwant %s", g, w)
 	}
 	return ""
+}
+
+// testSkippedRungs: the ladder rungs a transcode skipped are stored by an
+// update and read back; a media without any has none (omitted in JSON).
+func testSkippedRungs(t *testing.T, c hlsd.Catalog) {
+	ctx := context.Background()
+	m := sampleMedia()
+	if err := c.CreateMedia(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.GetMedia(ctx, m.ID); err != nil || got.SkippedRungs != nil {
+		t.Fatalf("new media: SkippedRungs = %v (%v), want nil", got.SkippedRungs, err)
+	}
+	if _, err := c.UpdateMedia(ctx, m.ID, hlsd.MediaUpdate{SkippedRungs: hlsd.Ptr([]int{1080, 720})}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetMedia(ctx, m.ID)
+	if err != nil || !slices.Equal(got.SkippedRungs, []int{1080, 720}) {
+		t.Errorf("SkippedRungs = %v (%v), want [1080 720]", got.SkippedRungs, err)
+	}
 }

@@ -37,6 +37,10 @@ type PlanOptions struct {
 	// Progressive makes ffmpeg write growing EVENT playlists and segments
 	// through temporary files, so a player can start before the end.
 	Progressive bool
+	// StrictLadder refuses a ladder rung taller than the source (a ladder
+	// chosen for this one file) instead of skipping it (one ladder for
+	// every upload, where skipped rungs are listed in Job.SkippedRungs).
+	StrictLadder bool
 }
 
 // Job is a planned transcode: every rendition of a presentation with the
@@ -53,6 +57,9 @@ type Job struct {
 	// SourceFPS is the probed frame rate; FPS the output one (capped at 60).
 	SourceFPS, FPS float64
 	Video          []VideoRendition
+	// SkippedRungs are the ladder rungs taller than the source, which
+	// were not made (upscaling adds bytes, not detail), tallest first.
+	SkippedRungs []int
 	// Audio are the separate audio renditions: the shared EXT-X-MEDIA group
 	// of an fMP4 video (one, "audio") or the variants of an audio-only
 	// source.
@@ -191,7 +198,7 @@ func Plan(info *Info, opts PlanOptions) (*Job, error) {
 	case v != nil:
 		j.Kind = hlsd.KindVideo
 		j.Poster = true
-		if err := j.planVideo(v, ladder); err != nil {
+		if err := j.planVideo(v, ladder, opts.StrictLadder); err != nil {
 			return nil, err
 		}
 		switch {
@@ -212,7 +219,7 @@ func Plan(info *Info, opts PlanOptions) (*Job, error) {
 	return j, nil
 }
 
-func (j *Job) planVideo(v *Stream, ladder []int) error {
+func (j *Job) planVideo(v *Stream, ladder []int, strict bool) error {
 	w, h := v.DisplaySize()
 	if w <= 0 || h <= 0 {
 		return hlsd.Errorf(hlsd.EUNSUPPORTED, "video stream has no size")
@@ -224,6 +231,9 @@ func (j *Job) planVideo(v *Stream, ladder []int) error {
 	slices.Sort(rungs)
 	rungs = slices.Compact(rungs)
 	slices.Reverse(rungs)
+	if strict && rungs[0] > short {
+		return hlsd.Errorf(hlsd.EINVALID, "ladder rung %dp is taller than the source (%dp): hlsd does not upscale; use rungs of %dp or less", rungs[0], short, short)
+	}
 	var heights []int
 	if rungs[0] > short && !slices.Contains(rungs, short) {
 		heights = append(heights, short)
@@ -231,6 +241,8 @@ func (j *Job) planVideo(v *Stream, ladder []int) error {
 	for _, r := range rungs {
 		if r <= short {
 			heights = append(heights, r)
+		} else {
+			j.SkippedRungs = append(j.SkippedRungs, r)
 		}
 	}
 	gop := max(1, int(math.Round(j.FPS*j.Segment.Seconds())))
@@ -358,6 +370,10 @@ func sampleRate(a *Stream) int {
 var presets = []string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"}
 
 func validPreset(p string) bool { return slices.Contains(presets, p) }
+
+// ValidPreset reports whether p is an x264 preset, for flags checked
+// before any transcode runs.
+func ValidPreset(p string) bool { return validPreset(p) }
 
 // ParseLadder parses a comma-separated ladder such as "1080p,720p,360" into
 // rung heights.

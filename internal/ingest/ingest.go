@@ -36,7 +36,10 @@ type Options struct {
 	SegmentDuration time.Duration
 	// Ladder lists the video rung heights (short side); nil means 1080, 720, 480, 360.
 	Ladder []int
-	Preset string // x264 preset, default "veryfast"
+	// StrictLadder refuses a Ladder rung taller than the source instead
+	// of skipping it (see ffmpeg.PlanOptions.StrictLadder).
+	StrictLadder bool
+	Preset       string // x264 preset, default "veryfast"
 	// Progressive writes into Output in place (a fresh directory owned by
 	// the caller) so players can start early: master.m3u8 first, from the
 	// plan, then growing EVENT playlists; at the end every playlist is
@@ -97,6 +100,8 @@ type Result struct {
 	Speed  float64 `json:"speed"`
 	Format string  `json:"format"`
 	Output string  `json:"output"`
+	// SkippedRungs are the ladder heights taller than the source, not made.
+	SkippedRungs []int `json:"skipped_rungs,omitempty"`
 }
 
 // Run ingests opts.Input into opts.Output. Every failure a user can cause is
@@ -150,6 +155,7 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 		Ladder:          opts.Ladder,
 		Preset:          opts.Preset,
 		Progressive:     opts.Progressive,
+		StrictLadder:    opts.StrictLadder,
 	})
 	if err != nil {
 		return nil, err
@@ -369,6 +375,8 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 		Speed:    info.Duration / wall.Seconds(),
 		Format:   job.Format,
 		Output:   out,
+
+		SkippedRungs: job.SkippedRungs,
 	}
 	for _, r := range rends {
 		res.Renditions = append(res.Renditions, r.Rendition)

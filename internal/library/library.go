@@ -122,6 +122,14 @@ type Config struct {
 	WebhookURL, WebhookSecret string
 	// FFmpeg and FFprobe are the binaries ("" means from PATH).
 	FFmpeg, FFprobe string
+	// Transcode is the ladder, format, segment duration and preset of
+	// every transcode (zero values: ingest's defaults).
+	Transcode TranscodeSettings
+	// ToolError, when set, is what the start-up check found wrong with
+	// ffmpeg or ffprobe (too old, missing); a transcode that then fails
+	// reports it instead of ffmpeg's last line (an old ffmpeg fails on
+	// options it lacks, which reads like bad media).
+	ToolError error
 	// WatchDir, when set, is polled for files to import (internal/watch).
 	WatchDir string
 	// WatchInterval is the watch folder's polling interval (default 1 s).
@@ -245,7 +253,7 @@ func New(ctx context.Context, cfg Config) (_ *Library, err error) {
 		deleting:   map[string]int{},
 	}
 	if l.transcoder == nil {
-		l.transcoder = IngestTranscoder{FFmpeg: cfg.FFmpeg, FFprobe: cfg.FFprobe}
+		l.transcoder = IngestTranscoder{FFmpeg: cfg.FFmpeg, FFprobe: cfg.FFprobe, Settings: cfg.Transcode, ToolError: cfg.ToolError}
 	}
 	if l.present == nil {
 		l.present = func(m *hlsd.Media) any { return NewView(m) }
@@ -264,6 +272,9 @@ func New(ctx context.Context, cfg Config) (_ *Library, err error) {
 	if err := l.layout.Init(logger); err != nil {
 		return nil, err
 	}
+	// River's own info lines (migrations run, periodic job counts) are
+	// debug detail to hlsd's operators.
+	riverLogger := slog.New(debugHandler{logger.Handler()}).With("component", "river")
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &transcodeWorker{l: l}); err != nil {
 		return nil, err
@@ -279,7 +290,7 @@ func New(ctx context.Context, cfg Config) (_ *Library, err error) {
 		rescue = cfg.RescueAfter
 	}
 	l.river, err = cfg.DB.Queue()(ctx, &river.Config{
-		Logger: logger.With("component", "river"),
+		Logger: riverLogger,
 		Queues: map[string]river.QueueConfig{
 			QueueTranscode: {MaxWorkers: cfg.Workers},
 			webhook.Queue:  {MaxWorkers: 2},

@@ -66,12 +66,29 @@ type TranscodeResult struct {
 	Kind       hlsd.Kind
 	Duration   float64
 	Renditions []hlsd.Rendition
-	Bytes      int64
+	// SkippedRungs are the ladder rungs taller than the source.
+	SkippedRungs []int
+	Bytes        int64
 }
 
 // IngestTranscoder is the real Transcoder: ingest.Run in progressive mode.
 type IngestTranscoder struct {
 	FFmpeg, FFprobe string
+	Settings        TranscodeSettings
+	// ToolError replaces the error of a failed transcode (see
+	// Config.ToolError).
+	ToolError error
+}
+
+// TranscodeSettings is what `hlsd serve` lets operators choose of every
+// library transcode; zero values mean ingest's defaults. A ladder rung
+// taller than a source is skipped for that source (ingest's
+// SkipTallerRungs).
+type TranscodeSettings struct {
+	Ladder          []int
+	Format          string
+	SegmentDuration time.Duration
+	Preset          string
 }
 
 // Transcode implements Transcoder.
@@ -85,6 +102,12 @@ func (t IngestTranscoder) Transcode(ctx context.Context, job TranscodeJob) (*Tra
 		Source:      job.Source,
 		FFmpeg:      t.FFmpeg,
 		FFprobe:     t.FFprobe,
+
+		Ladder:          t.Settings.Ladder,
+		Format:          formatFor(t.Settings.Format, job.KeyFile != ""),
+		SegmentDuration: t.Settings.SegmentDuration,
+		Preset:          t.Settings.Preset,
+
 		Progress: func(p ingest.Progress) {
 			if job.Progress != nil {
 				job.Progress(Progress{Done: p.Done, Total: p.Total})
@@ -93,9 +116,25 @@ func (t IngestTranscoder) Transcode(ctx context.Context, job TranscodeJob) (*Tra
 		Logger: job.Logger,
 	})
 	if err != nil {
+		// An old ffmpeg fails on options it lacks, which reads like bad
+		// media: the start-up check's finding is the reason to give.
+		if t.ToolError != nil && ctx.Err() == nil {
+			return nil, t.ToolError
+		}
 		return nil, err
 	}
-	return &TranscodeResult{Kind: res.Kind, Duration: res.Duration, Renditions: res.Renditions, Bytes: res.Bytes}, nil
+	return &TranscodeResult{Kind: res.Kind, Duration: res.Duration, Renditions: res.Renditions, Bytes: res.Bytes,
+		SkippedRungs: res.SkippedRungs}, nil
+}
+
+// formatFor is the segment format of one transcode: encrypted media are
+// always MPEG-TS (ffmpeg cannot encrypt fMP4 segments), whatever the
+// server's --format.
+func formatFor(format string, encrypt bool) string {
+	if encrypt {
+		return ""
+	}
+	return format
 }
 
 // transcodeWorker runs TranscodeArgs jobs. It implements river.Worker.
@@ -451,6 +490,7 @@ func (w *transcodeWorker) succeed(ctx context.Context, id string, res *Transcode
 	_, err := l.settle(ctx, id, hlsd.MediaUpdate{
 		Status: hlsd.Ptr(hlsd.StatusReady), Progress: hlsd.Ptr(1.0), Error: hlsd.Ptr(""), ErrorCode: hlsd.Ptr(""),
 		Kind: hlsd.Ptr(res.Kind), Duration: hlsd.Ptr(res.Duration), Renditions: &rends,
+		SkippedRungs: hlsd.Ptr(res.SkippedRungs),
 	})
 	if hlsd.ErrorCode(err) == hlsd.ENOTFOUND {
 		return river.JobCancel(errDeleted)

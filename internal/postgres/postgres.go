@@ -225,12 +225,16 @@ func createMedia(ctx context.Context, q querier, m *hlsd.Media) error {
 	if err != nil {
 		return fmt.Errorf("encode renditions: %w", err)
 	}
+	skipped, err := catalogsql.EncodeRungs(m.SkippedRungs)
+	if err != nil {
+		return err
+	}
 	_, err = q.Exec(ctx, `INSERT INTO media
 		(id, title, kind, status, progress, error, duration, renditions, source_name, source_size, created_at, updated_at,
-		 visibility, encrypted, error_code)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		 visibility, encrypted, error_code, skipped_rungs)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		m.ID, m.Title, string(m.Kind), string(m.Status), m.Progress, m.Error, m.Duration, string(renditions),
-		m.SourceName, m.SourceSize, m.CreatedAt, m.UpdatedAt, m.Visibility, m.Encrypted, m.ErrorCode)
+		m.SourceName, m.SourceSize, m.CreatedAt, m.UpdatedAt, m.Visibility, m.Encrypted, m.ErrorCode, skipped)
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
@@ -248,14 +252,18 @@ func scanMedia(row pgx.Row) (*hlsd.Media, error) {
 		m            hlsd.Media
 		kind, status string
 		renditions   []byte
+		skipped      []byte
 	)
 	if err := row.Scan(&m.ID, &m.Title, &kind, &status, &m.Progress, &m.Error, &m.Duration, &renditions,
-		&m.SourceName, &m.SourceSize, &m.CreatedAt, &m.UpdatedAt, &m.Visibility, &m.Encrypted, &m.ErrorCode); err != nil {
+		&m.SourceName, &m.SourceSize, &m.CreatedAt, &m.UpdatedAt, &m.Visibility, &m.Encrypted, &m.ErrorCode, &skipped); err != nil {
+		return nil, err
+	}
+	var err error
+	if m.SkippedRungs, err = catalogsql.DecodeRungs(m.ID, skipped); err != nil {
 		return nil, err
 	}
 	m.Kind, m.Status = hlsd.Kind(kind), hlsd.Status(status)
 	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
-	var err error
 	if m.Renditions, err = catalogsql.DecodeRenditions(m.ID, renditions); err != nil {
 		return nil, err
 	}
@@ -343,10 +351,14 @@ func updateMedia(ctx context.Context, q querier, id string, upd hlsd.MediaUpdate
 	if err != nil {
 		return nil, fmt.Errorf("encode renditions: %w", err)
 	}
+	skipped, err := catalogsql.EncodeRungs(m.SkippedRungs)
+	if err != nil {
+		return nil, err
+	}
 	_, err = q.Exec(ctx, `UPDATE media SET title = $1, kind = $2, status = $3, progress = $4, error = $5,
-		duration = $6, renditions = $7, updated_at = $8, visibility = $9, error_code = $10 WHERE id = $11`,
+		duration = $6, renditions = $7, updated_at = $8, visibility = $9, error_code = $10, skipped_rungs = $11 WHERE id = $12`,
 		m.Title, string(m.Kind), string(m.Status), m.Progress, m.Error, m.Duration, string(renditions),
-		m.UpdatedAt, m.Visibility, m.ErrorCode, id)
+		m.UpdatedAt, m.Visibility, m.ErrorCode, skipped, id)
 	if err != nil {
 		return nil, fmt.Errorf("update media %s: %w", id, err)
 	}

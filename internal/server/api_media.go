@@ -43,6 +43,9 @@ type MediaObject struct {
 	Visibility string `json:"visibility"`
 	// Encrypted is true for AES-128 encrypted segments.
 	Encrypted bool `json:"encrypted"`
+	// SkippedRungs lists the server's ladder rungs taller than this
+	// media's source, which were not made (never upscaled).
+	SkippedRungs []int `json:"skipped_rungs,omitempty"`
 }
 
 // RenditionObject is one rendition of a MediaObject, as produced
@@ -68,6 +71,7 @@ func NewMediaObject(m *hlsd.Media) MediaObject {
 		PlaybackURL: library.PlaybackURL(m.ID),
 		CreatedAt:   m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
 		Visibility: m.Visibility, Encrypted: m.Encrypted,
+		SkippedRungs: m.SkippedRungs,
 	}
 	if o.Visibility == "" {
 		o.Visibility = hlsd.VisibilityPublic

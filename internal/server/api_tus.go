@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,7 +17,6 @@ import (
 	"github.com/tus/tusd/v2/pkg/filestore"
 	tushandler "github.com/tus/tusd/v2/pkg/handler"
 	"github.com/tus/tusd/v2/pkg/memorylocker"
-	expslog "golang.org/x/exp/slog"
 )
 
 // HeaderMediaID names the media a finished tus upload became. It is set on
@@ -66,7 +64,7 @@ func (s *Server) newTus() (http.Handler, error) {
 		DisableDownload:           true,
 		DisableConcatenation:      true,
 		Cors:                      &tushandler.CorsConfig{Disable: true},
-		Logger:                    expslog.New(expslog.NewTextHandler(io.Discard, nil)),
+		Logger:                    newTusLogger(s.logger),
 		PreUploadCreateCallback:   s.tusCreating,
 		PreFinishResponseCallback: s.tusFinished,
 	})

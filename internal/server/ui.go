@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"mime"
@@ -180,8 +182,16 @@ func (s *Server) uiRoutes() {
 		panic(err)
 	}
 	if len(u.missing) > 0 {
+		// A binary built without the web build (go install, a plain go
+		// build): every page says so instead of a player that breaks at
+		// play time; the API and delivery work as usual.
 		s.logger.Warn("web UI libraries missing: run `make web` (npm ci && npm run build in web/) before go build",
 			"missing", strings.Join(u.missing, ", "))
+		h := uiMissingHandler(u.missing)
+		for _, p := range []string{"GET /{$}", "GET /watch/{id}", "GET /embed/{id}", "GET /login"} {
+			s.mux.Handle(p, h)
+		}
+		return
 	}
 	s.mux.HandleFunc("GET /{$}", s.uiPage(u, "library.html", func(r *http.Request) (page, error) {
 		return page{Title: "Library"}, nil
@@ -446,4 +456,20 @@ func (u *ui) serveAsset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.data))
+}
+
+// uiMissingHandler answers every UI page of a binary built without the web
+// build's libraries with a 503 page saying how to build one that has them.
+func uiMissingHandler(missing []string) http.Handler {
+	body := "<!doctype html><meta charset=utf-8><title>hlsd: web UI not built</title>\n" +
+		"<h1>This hlsd was built without its web UI</h1>\n" +
+		"<p>The player and upload libraries (" + html.EscapeString(strings.Join(missing, ", ")) + ") are copied in by the web build, " +
+		"which this binary skipped (go install or a plain go build). Build it with <code>make build</code> " +
+		"(which runs <code>npm ci &amp;&amp; npm run build</code> in <code>web/</code> first), or use the API and the /hls/ URLs directly.</p>\n"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, body)
+	})
 }

@@ -209,12 +209,16 @@ func createMedia(ctx context.Context, q querier, m *hlsd.Media) error {
 	if err != nil {
 		return fmt.Errorf("encode renditions: %w", err)
 	}
+	skipped, err := catalogsql.EncodeRungs(m.SkippedRungs)
+	if err != nil {
+		return err
+	}
 	_, err = q.ExecContext(ctx, `INSERT INTO media
 		(id, title, kind, status, progress, error, duration, renditions, source_name, source_size, created_at, updated_at,
-		 visibility, encrypted, error_code)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		 visibility, encrypted, error_code, skipped_rungs)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.Title, string(m.Kind), string(m.Status), m.Progress, m.Error, m.Duration, string(renditions),
-		m.SourceName, m.SourceSize, formatTime(m.CreatedAt), formatTime(m.UpdatedAt), m.Visibility, m.Encrypted, m.ErrorCode)
+		m.SourceName, m.SourceSize, formatTime(m.CreatedAt), formatTime(m.UpdatedAt), m.Visibility, m.Encrypted, m.ErrorCode, skipped)
 	if err != nil {
 		var se *sqlite3.Error
 		if errors.As(err, &se) && (se.Code() == sqlite3lib.SQLITE_CONSTRAINT_PRIMARYKEY || se.Code() == sqlite3lib.SQLITE_CONSTRAINT_UNIQUE) {
@@ -233,15 +237,18 @@ func scanMedia(s scanner) (*hlsd.Media, error) {
 	var (
 		m                    hlsd.Media
 		kind, status         string
-		renditions           string
+		renditions, skipped  string
 		createdAt, updatedAt string
 	)
 	if err := s.Scan(&m.ID, &m.Title, &kind, &status, &m.Progress, &m.Error, &m.Duration, &renditions,
-		&m.SourceName, &m.SourceSize, &createdAt, &updatedAt, &m.Visibility, &m.Encrypted, &m.ErrorCode); err != nil {
+		&m.SourceName, &m.SourceSize, &createdAt, &updatedAt, &m.Visibility, &m.Encrypted, &m.ErrorCode, &skipped); err != nil {
+		return nil, err
+	}
+	var err error
+	if m.SkippedRungs, err = catalogsql.DecodeRungs(m.ID, []byte(skipped)); err != nil {
 		return nil, err
 	}
 	m.Kind, m.Status = hlsd.Kind(kind), hlsd.Status(status)
-	var err error
 	if m.Renditions, err = catalogsql.DecodeRenditions(m.ID, []byte(renditions)); err != nil {
 		return nil, err
 	}
@@ -316,10 +323,14 @@ func updateMedia(ctx context.Context, q querier, id string, upd hlsd.MediaUpdate
 	if err != nil {
 		return nil, fmt.Errorf("encode renditions: %w", err)
 	}
+	skipped, err := catalogsql.EncodeRungs(m.SkippedRungs)
+	if err != nil {
+		return nil, err
+	}
 	_, err = q.ExecContext(ctx, `UPDATE media SET title = ?, kind = ?, status = ?, progress = ?, error = ?,
-		duration = ?, renditions = ?, updated_at = ?, visibility = ?, error_code = ? WHERE id = ?`,
+		duration = ?, renditions = ?, updated_at = ?, visibility = ?, error_code = ?, skipped_rungs = ? WHERE id = ?`,
 		m.Title, string(m.Kind), string(m.Status), m.Progress, m.Error, m.Duration, string(renditions),
-		formatTime(m.UpdatedAt), m.Visibility, m.ErrorCode, id)
+		formatTime(m.UpdatedAt), m.Visibility, m.ErrorCode, skipped, id)
 	if err != nil {
 		return nil, fmt.Errorf("update media %s: %w", id, full(err))
 	}
