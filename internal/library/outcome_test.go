@@ -79,7 +79,7 @@ func TestBugFailsOnce(t *testing.T) {
 // library on it: the media fails, and media.failed is delivered, once.
 func TestCrashRecoveryFailureWebhook(t *testing.T) {
 	data := t.TempDir()
-	lib, err := library.New(context.Background(), library.Config{DataDir: data, Transcoder: blockingTranscoder{}, MaxAttempts: 2})
+	lib, err := newLibrary(t, library.Config{DataDir: data, Transcoder: blockingTranscoder{}, MaxAttempts: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hlsd/hlsd/internal/disk"
 	"github.com/hlsd/hlsd/internal/library"
 	"github.com/hlsd/hlsd/internal/server"
+	"github.com/hlsd/hlsd/internal/sqlite"
 )
 
 // TestReadyz checks /readyz against a real library: everything ok is 200;
@@ -22,7 +24,7 @@ func TestReadyz(t *testing.T) {
 	tests := []struct {
 		name      string
 		ffmpeg    string
-		stop      bool // stop the library (closes its database) first
+		stop      bool // close the library's database first
 		status    int
 		failed    string
 		errSubstr string
@@ -34,7 +36,12 @@ func TestReadyz(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			data := t.TempDir()
-			lib, err := library.New(context.Background(), library.Config{DataDir: data, FFmpeg: tt.ffmpeg})
+			db, err := sqlite.Open(context.Background(), disk.Layout{Root: data}.DB())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			lib, err := library.New(context.Background(), library.Config{DataDir: data, DB: db, FFmpeg: tt.ffmpeg})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,6 +53,7 @@ func TestReadyz(t *testing.T) {
 			t.Cleanup(func() { srv.Close() })
 			if tt.stop {
 				lib.Stop(context.Background())
+				db.Close()
 			}
 			ts := httptest.NewServer(srv)
 			defer ts.Close()

@@ -50,7 +50,7 @@ func TestDiskFull(t *testing.T) {
 	data := disktest.Tmpfs(t, "20m")
 	var logs logBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	lib, err := library.New(context.Background(), library.Config{DataDir: data, Logger: logger, SpaceRetry: 200 * time.Millisecond})
+	lib, err := newLibrary(t, library.Config{DataDir: data, Logger: logger, SpaceRetry: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("library.New: %v", err)
 	}

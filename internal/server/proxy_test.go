@@ -191,7 +191,7 @@ func TestPlaybackTokenBehindProxy(t *testing.T) {
 // ends every session.
 func TestSessionRevocation(t *testing.T) {
 	data := t.TempDir()
-	lib, err := library.New(context.Background(), library.Config{DataDir: data})
+	lib, err := newLibrary(t, library.Config{DataDir: data})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ import (
 // stop ends them (as a restart does), and cleanup stops them too.
 func startTusEnv(t *testing.T, data string, cfg Config) (e *apiEnv, stop func()) {
 	t.Helper()
-	lib, err := library.New(context.Background(), library.Config{DataDir: data})
+	lib, err := newLibrary(t, library.Config{DataDir: data})
 	if err != nil {
 		t.Fatalf("library.New: %v", err)
 	}
