@@ -329,11 +329,16 @@ const DefaultBodyReadTimeout = time.Minute
 //     dropped, instead of holding a goroutine, a connection slot and a temp
 //     file forever;
 //   - when the handler is done without reading the body to its end (a 401,
-//     405, 404, an early 413, a GET with a body), the read deadline is set
-//     to now. net/http would otherwise wait, with no deadline, for the rest
-//     of the announced body before sending the answer (to reuse the
-//     connection); now its read fails at once, the answer goes out and the
-//     connection is closed. A GET or HEAD never waits for its body at all.
+//     405, 404, an early 413, a GET with a body) and at most
+//     discardLimit bytes of it are left (or its length is unknown), the
+//     read deadline is set to now. net/http would otherwise wait, with no
+//     deadline, for the rest of the body before sending the answer (to
+//     reuse the connection); now its read fails at once, the answer goes
+//     out and the connection is closed. With more left, net/http does not
+//     wait: it answers at once and closes the connection after a short
+//     grace that lets the client read the answer (a tus client sending a
+//     chunk over --max-upload gets its 413, not a reset), so the deadline
+//     is left alone. A GET or HEAD never waits for its body at all.
 //
 // Requests without a body pass untouched (no allocation, no deadline).
 func (s *Server) bodyTimeout(next http.Handler) http.Handler {
@@ -350,7 +355,7 @@ func (s *Server) bodyTimeout(next http.Handler) http.Handler {
 		}
 		r.Body = b
 		next.ServeHTTP(w, r)
-		if !b.eof {
+		if !b.eof && (r.ContentLength < 0 || r.ContentLength-b.n <= discardLimit) {
 			b.rc.SetReadDeadline(time.Now()) // unsupported writers (tests' recorders) just don't time out
 		}
 	})
@@ -365,13 +370,20 @@ type idleBody struct {
 	rc   *http.ResponseController
 	idle time.Duration
 	eof  bool
+	n    int64 // bytes read
 }
+
+// discardLimit is how much of an unread body net/http reads and discards
+// after the handler (its maxPostHandlerReadBytes) to keep the connection;
+// past it, it closes the connection instead of waiting.
+const discardLimit = 256 << 10
 
 func (b *idleBody) Read(p []byte) (int, error) {
 	if b.idle > 0 && !b.eof {
 		b.rc.SetReadDeadline(time.Now().Add(b.idle))
 	}
 	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
 	if err == io.EOF && !b.eof {
 		b.eof = true
 		b.rc.SetReadDeadline(time.Time{})
