@@ -20,7 +20,7 @@ func Tmpfs(tb testing.TB, size string) string {
 		tb.Fatalf("mount a %s tmpfs (disk-full tests need root): %v: %s", size, err, out)
 	}
 	tb.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+		if out, err := exec.Command("umount", "--lazy", dir).CombinedOutput(); err != nil {
 			tb.Errorf("umount %s: %v: %s", dir, err, out)
 		}
 	})
