@@ -53,10 +53,11 @@ type probeStream struct {
 }
 
 // ProbeArgs returns the ffprobe arguments Probe runs on path: format and
-// stream entries as JSON, with invalid UTF-8 replaced by ffprobe itself.
+// stream entries as JSON. ffprobe's JSON writer replaces invalid UTF-8 with
+// U+FFFD itself (its default string_validation).
 func ProbeArgs(path string) []string {
 	return []string{"-v", "error", "-hide_banner", "-show_format", "-show_streams",
-		"-string_validation", "replace", "-of", "json", "-i", "file:" + path}
+		"-of", "json", "-i", "file:" + path}
 }
 
 // Probe runs ffprobe on path and returns its normalised tags and cover

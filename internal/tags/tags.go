@@ -196,7 +196,7 @@ func join(raw string, split bool, each func(string) string) string {
 }
 
 // clean repairs one text value: invalid UTF-8 becomes U+FFFD (one per
-// bad run), control and format characters (C0, C1, DEL, bidirectional
+// bad run, also when ffprobe already replaced each bad byte), control and format characters (C0, C1, DEL, bidirectional
 // overrides and isolates, zero-width characters) go, any run of white space
 // becomes one space, and the ends are trimmed. A value with no letter,
 // number or symbol left is dropped; a value over MaxValueBytes is cut on a
@@ -205,8 +205,11 @@ func clean(raw string) string {
 	s := strings.ToValidUTF8(raw, "\uFFFD")
 	var b strings.Builder
 	space, useful := false, false
+	last := rune(-1)
 	for _, r := range s {
 		switch {
+		case r == utf8.RuneError && last == utf8.RuneError && !space:
+			continue // ffprobe writes one U+FFFD per bad byte
 		case unicode.IsSpace(r):
 			space = b.Len() > 0
 			continue
@@ -221,6 +224,7 @@ func clean(raw string) string {
 			useful = true
 		}
 		b.WriteRune(r)
+		last = r
 		if b.Len() >= MaxValueBytes {
 			break
 		}
