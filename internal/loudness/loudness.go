@@ -119,7 +119,7 @@ func Parse(stderr []byte) (Measurement, error) {
 }
 
 // value parses "-20.0 LUFS" (unit as given); "-inf" becomes FloorDB, and
-// "nan" or a missing unit an error.
+// "nan", "inf" or a missing unit an error.
 func value(s, unit string) (float64, error) {
 	num, u, _ := strings.Cut(s, " ")
 	if strings.TrimSpace(u) != unit {
@@ -129,8 +129,8 @@ func value(s, unit string) (float64, error) {
 	switch {
 	case err != nil:
 		return 0, fmt.Errorf("%q: %w", s, err)
-	case math.IsNaN(v):
-		return 0, fmt.Errorf("%q: not a number", s)
+	case math.IsNaN(v) || math.IsInf(v, 1):
+		return 0, fmt.Errorf("%q: not a finite number", s)
 	case v < FloorDB:
 		return FloorDB, nil
 	}
