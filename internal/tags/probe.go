@@ -63,24 +63,42 @@ func ProbeArgs(path string) []string {
 // Probe runs ffprobe on path and returns its normalised tags and cover
 // picture. ffprobe is the binary's path ("ffprobe" to look it up in PATH).
 func Probe(ctx context.Context, ffprobe, path string) (File, error) {
+	out, err := runProbe(ctx, ffprobe, path)
+	if err != nil {
+		return File{}, err
+	}
+	return Parse(out)
+}
+
+// runProbe runs ffprobe with ProbeArgs and returns its JSON output.
+func runProbe(ctx context.Context, ffprobe, path string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, ffprobe, ProbeArgs(path)...)
 	cmd.WaitDelay = 5 * time.Second
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return File{}, fmt.Errorf("ffprobe %s: %w: %s", filepath.Base(path), err, firstLine(stderr.String()))
+		return nil, fmt.Errorf("ffprobe %s: %w: %s", filepath.Base(path), err, firstLine(stderr.String()))
 	}
-	return Parse(out)
+	return out, nil
+}
+
+// decode reads ffprobe's JSON output.
+func decode(js []byte) (probeOutput, error) {
+	var p probeOutput
+	if err := json.Unmarshal(js, &p); err != nil {
+		return p, fmt.Errorf("parse ffprobe output: %w", err)
+	}
+	return p, nil
 }
 
 // Parse reads ffprobe's JSON output (-show_format -show_streams -of json)
 // and returns the normalised tags and cover picture it describes, so a
 // caller that runs ffprobe already can reuse that output.
 func Parse(js []byte) (File, error) {
-	var p probeOutput
-	if err := json.Unmarshal(js, &p); err != nil {
-		return File{}, fmt.Errorf("parse ffprobe output: %w", err)
+	p, err := decode(js)
+	if err != nil {
+		return File{}, err
 	}
 	var streamTags map[string]string
 	var f File

@@ -292,3 +292,52 @@ func TestCoverArgs(t *testing.T) {
 		t.Errorf("CoverArgs =\n %q\nwant\n %q", got, want)
 	}
 }
+
+func TestSidecar(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"song.flac", "Folder.JPG", "notes.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "cover.jpg"), 0o755); err != nil { // a folder, not a picture
+		t.Fatal(err)
+	}
+	pic := fixture(t, "front.png", slices.Concat(picIn(1000, 500), []string{"-frames:v", "1", "-c:v", "png", "-f", "image2"})...)
+	data, err := os.ReadFile(pic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Front.png"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// folder.jpg ranks before front.png.
+	if got, err := FindSidecar(dir); err != nil || got != filepath.Join(dir, "Folder.JPG") {
+		t.Errorf("FindSidecar = %q, %v; want Folder.JPG", got, err)
+	}
+	if err := os.Remove(filepath.Join(dir, "Folder.JPG")); err != nil {
+		t.Fatal(err)
+	}
+	side, err := FindSidecar(dir)
+	if err != nil || side != filepath.Join(dir, "Front.png") {
+		t.Fatalf("FindSidecar = %q, %v; want Front.png", side, err)
+	}
+	if !IsSidecar(side) || IsSidecar("song.flac") || IsSidecar("my cover.jpg") {
+		t.Error("IsSidecar misjudges a name")
+	}
+	p, err := ProbeImage(context.Background(), "ffprobe", side)
+	if err != nil || p.Width != 1000 || p.Height != 500 {
+		t.Fatalf("ProbeImage = %+v, %v; want 1000x500", p, err)
+	}
+	out := t.TempDir()
+	files, err := Cover(context.Background(), "ffmpeg", side, p, out, CoverSizes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, h, _ := size(t, files[0]); w != 600 || h != 300 {
+		t.Errorf("%s is %dx%d, want 600x300", files[0], w, h)
+	}
+	if _, err := ProbeImage(context.Background(), "ffprobe", fixture(t, "vorbis.ogg", slices.Concat(sineIn, []string{"-c:a", "libvorbis"}, tagArgs, []string{"-f", "ogg"})...)); err == nil {
+		t.Error("ProbeImage of an audio file succeeded")
+	}
+}
