@@ -58,9 +58,25 @@ func withCover(audio []string, w, h int) []string {
 		[]string{"-c:v", "mjpeg", "-frames:v", "1", "-disposition:v:0", "attached_pic"})
 }
 
-// fixture returns the cached file name made with ffmpeg args (the output path appended).
+// tagged are the ffmpeg arguments (output path left out) of the fixtures
+// written with tagArgs, one per container.
+var tagged = map[string][]string{
+	"id3v23.mp3":  slices.Concat(withCover([]string{"-c:a", "libmp3lame"}, 320, 320), tagArgs, []string{"-id3v2_version", "3", "-f", "mp3"}),
+	"id3v24.mp3":  slices.Concat(withCover([]string{"-c:a", "libmp3lame"}, 320, 320), tagArgs, []string{"-id3v2_version", "4", "-f", "mp3"}),
+	"vorbis.flac": slices.Concat(withCover([]string{"-c:a", "flac"}, 800, 400), tagArgs, []string{"-f", "flac"}),
+	"vorbis.ogg":  slices.Concat(sineIn, []string{"-c:a", "libvorbis"}, tagArgs, []string{"-f", "ogg"}),
+	"opus.opus":   slices.Concat(sineIn, []string{"-c:a", "libopus"}, tagArgs, []string{"-f", "ogg"}),
+	"atoms.m4a":   slices.Concat(withCover([]string{"-c:a", "aac"}, 320, 320), tagArgs, []string{"-f", "ipod"}),
+	"info.wav":    slices.Concat(sineIn, []string{"-c:a", "pcm_s16le"}, tagArgs, []string{"-f", "wav"}),
+}
+
+// fixture returns the cached file name made with ffmpeg args (the output
+// path appended), or with tagged[name] when args are nil.
 func fixture(t *testing.T, name string, args ...string) string {
 	t.Helper()
+	if args == nil {
+		args = tagged[name]
+	}
 	return testmedia.Cached(t, area, key, name, func(tmp string) error {
 		return ffmpegRun(append(args, tmp)...)
 	})
@@ -76,24 +92,22 @@ func TestProbeContainers(t *testing.T) {
 	}
 	cases := []struct {
 		name  string
-		args  []string
 		want  map[string]string
 		cover [2]int // cover size, zero when the container holds none
 	}{
-		{"id3v23.mp3", slices.Concat(withCover([]string{"-c:a", "libmp3lame"}, 320, 320), tagArgs, []string{"-id3v2_version", "3", "-f", "mp3"}), allTags, [2]int{320, 320}},
-		{"id3v24.mp3", slices.Concat(withCover([]string{"-c:a", "libmp3lame"}, 320, 320), tagArgs, []string{"-id3v2_version", "4", "-f", "mp3"}), allTags, [2]int{320, 320}},
-		{"vorbis.flac", slices.Concat(withCover([]string{"-c:a", "flac"}, 800, 400), tagArgs, []string{"-f", "flac"}), allTags, [2]int{800, 400}},
-		{"vorbis.ogg", slices.Concat(sineIn, []string{"-c:a", "libvorbis"}, tagArgs, []string{"-f", "ogg"}), allTags, [2]int{}},
-		{"opus.opus", slices.Concat(sineIn, []string{"-c:a", "libopus"}, tagArgs, []string{"-f", "ogg"}), allTags, [2]int{}},
-		{"atoms.m4a", slices.Concat(withCover([]string{"-c:a", "aac"}, 320, 320), tagArgs, []string{"-f", "ipod"}), allTags, [2]int{320, 320}},
+		{"id3v23.mp3", allTags, [2]int{320, 320}},
+		{"id3v24.mp3", allTags, [2]int{320, 320}},
+		{"vorbis.flac", allTags, [2]int{800, 400}},
+		{"vorbis.ogg", allTags, [2]int{}},
+		{"opus.opus", allTags, [2]int{}},
+		{"atoms.m4a", allTags, [2]int{320, 320}},
 		// RIFF LIST INFO has no album artist, disc or composer; ffmpeg
 		// writes INAM, IART, IPRD, ICRD, IGNR and IPRT ("3/12").
-		{"info.wav", slices.Concat(sineIn, []string{"-c:a", "pcm_s16le"}, tagArgs, []string{"-f", "wav"}),
-			without("album_artist", "disc", "disc_total", "composer"), [2]int{}},
+		{"info.wav", without("album_artist", "disc", "disc_total", "composer"), [2]int{}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			path := fixture(t, c.name, c.args...)
+			path := fixture(t, c.name)
 			f, err := Probe(context.Background(), "ffprobe", path)
 			if err != nil {
 				t.Fatal(err)
@@ -128,21 +142,17 @@ func size(t *testing.T, path string) (w, h int, codec string) {
 func TestCover(t *testing.T) {
 	cases := []struct {
 		name string
-		args []string
 		want map[int][2]int // size → picture written
 	}{
 		// A 320 px cover is never upscaled to 600.
-		{"id3v23.mp3", slices.Concat(withCover([]string{"-c:a", "libmp3lame"}, 320, 320), tagArgs, []string{"-id3v2_version", "3", "-f", "mp3"}),
-			map[int][2]int{600: {320, 320}, 300: {300, 300}}},
+		{"id3v23.mp3", map[int][2]int{600: {320, 320}, 300: {300, 300}}},
 		// A wide one keeps its aspect ratio.
-		{"vorbis.flac", slices.Concat(withCover([]string{"-c:a", "flac"}, 800, 400), tagArgs, []string{"-f", "flac"}),
-			map[int][2]int{600: {600, 300}, 300: {300, 150}}},
-		{"atoms.m4a", slices.Concat(withCover([]string{"-c:a", "aac"}, 320, 320), tagArgs, []string{"-f", "ipod"}),
-			map[int][2]int{600: {320, 320}, 300: {300, 300}}},
+		{"vorbis.flac", map[int][2]int{600: {600, 300}, 300: {300, 150}}},
+		{"atoms.m4a", map[int][2]int{600: {320, 320}, 300: {300, 300}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			path := fixture(t, c.name, c.args...)
+			path := fixture(t, c.name)
 			f, err := Probe(context.Background(), "ffprobe", path)
 			if err != nil || f.Cover == nil {
 				t.Fatalf("probe: %v, cover %v", err, f.Cover)
@@ -170,7 +180,7 @@ func TestCover(t *testing.T) {
 }
 
 func TestCoverFailureLeavesNothing(t *testing.T) {
-	path := fixture(t, "vorbis.ogg", slices.Concat(sineIn, []string{"-c:a", "libvorbis"}, tagArgs, []string{"-f", "ogg"})...)
+	path := fixture(t, "vorbis.ogg")
 	dir := t.TempDir()
 	// Stream 0 is audio: there is no picture to decode.
 	if _, err := Cover(context.Background(), "ffmpeg", path, Picture{Index: 0, Width: 10, Height: 10}, dir, CoverSizes); err == nil {
@@ -337,7 +347,7 @@ func TestSidecar(t *testing.T) {
 	if w, h, _ := size(t, files[0]); w != 600 || h != 300 {
 		t.Errorf("%s is %dx%d, want 600x300", files[0], w, h)
 	}
-	if _, err := ProbeImage(context.Background(), "ffprobe", fixture(t, "vorbis.ogg", slices.Concat(sineIn, []string{"-c:a", "libvorbis"}, tagArgs, []string{"-f", "ogg"})...)); err == nil {
+	if _, err := ProbeImage(context.Background(), "ffprobe", fixture(t, "vorbis.ogg")); err == nil {
 		t.Error("ProbeImage of an audio file succeeded")
 	}
 }
