@@ -68,6 +68,11 @@ var tagged = map[string][]string{
 	"opus.opus":   slices.Concat(sineIn, []string{"-c:a", "libopus"}, tagArgs, []string{"-f", "ogg"}),
 	"atoms.m4a":   slices.Concat(withCover([]string{"-c:a", "aac"}, 320, 320), tagArgs, []string{"-f", "ipod"}),
 	"info.wav":    slices.Concat(sineIn, []string{"-c:a", "pcm_s16le"}, tagArgs, []string{"-f", "wav"}),
+	// WavPack carries APEv2 items, here under the names taggers give them.
+	"ape.wv": slices.Concat(sineIn, []string{"-c:a", "wavpack", "-metadata", "Title=Título Uno", "-metadata", "Artist=The Artist",
+		"-metadata", "Album=First Album", "-metadata", "Album Artist=Various Artists", "-metadata", "Track=3/12",
+		"-metadata", "Disc=1/2", "-metadata", "Year=2024", "-metadata", "Genre=Electronic", "-metadata", "Composer=A. Composer",
+		"-metadata", "MUSICBRAINZ_ALBUMID=1B2C3D4E-0000-4A4A-8B8B-0123456789AB", "-f", "wv"}),
 }
 
 // fixture returns the cached file name made with ffmpeg args (the output
@@ -90,6 +95,11 @@ func TestProbeContainers(t *testing.T) {
 		}
 		return m
 	}
+	with := func(m map[string]string, k, v string) map[string]string {
+		m = maps.Clone(m)
+		m[k] = v
+		return m
+	}
 	cases := []struct {
 		name  string
 		want  map[string]string
@@ -103,6 +113,7 @@ func TestProbeContainers(t *testing.T) {
 		{"atoms.m4a", allTags, [2]int{320, 320}},
 		// RIFF LIST INFO has no album artist, disc or composer; ffmpeg
 		// writes INAM, IART, IPRD, ICRD, IGNR and IPRT ("3/12").
+		{"ape.wv", with(allTags, "musicbrainz_album_id", "1b2c3d4e-0000-4a4a-8b8b-0123456789ab"), [2]int{}},
 		{"info.wav", without("album_artist", "disc", "disc_total", "composer"), [2]int{}},
 	}
 	for _, c := range cases {
