@@ -120,9 +120,9 @@ func Parse(js []byte) (File, error) {
 // 3000 is 9) and keeps a decompression bomb from taking the memory.
 const MaxCoverPixels = 36_000_000
 
-// CoverSizes are the sizes (longest side, pixels) hlsd writes a cover at:
-// 600 for an album page, 300 for lists and lock screens.
-var CoverSizes = []int{600, 300}
+// CoverSizes returns the sizes (longest side, pixels) hlsd writes a cover
+// at: 600 for an album page, 300 for lists and lock screens.
+func CoverSizes() []int { return []int{600, 300} }
 
 // CoverName returns the file name Cover writes for size: "cover-600.jpg".
 func CoverName(size int) string { return "cover-" + strconv.Itoa(size) + ".jpg" }

@@ -169,11 +169,11 @@ func TestCover(t *testing.T) {
 				t.Fatalf("probe: %v, cover %v", err, f.Cover)
 			}
 			dir := t.TempDir()
-			files, err := Cover(context.Background(), "ffmpeg", path, *f.Cover, dir, CoverSizes)
+			files, err := Cover(context.Background(), "ffmpeg", path, *f.Cover, dir, CoverSizes())
 			if err != nil {
 				t.Fatal(err)
 			}
-			for i, s := range CoverSizes {
+			for i, s := range CoverSizes() {
 				if files[i] != filepath.Join(dir, CoverName(s)) {
 					t.Errorf("file %d = %s, want %s", i, files[i], CoverName(s))
 				}
@@ -183,8 +183,8 @@ func TestCover(t *testing.T) {
 				}
 			}
 			entries, _ := os.ReadDir(dir)
-			if len(entries) != len(CoverSizes) {
-				t.Errorf("dir holds %d files, want %d (no temporary left)", len(entries), len(CoverSizes))
+			if len(entries) != len(CoverSizes()) {
+				t.Errorf("dir holds %d files, want %d (no temporary left)", len(entries), len(CoverSizes()))
 			}
 		})
 	}
@@ -194,10 +194,10 @@ func TestCoverFailureLeavesNothing(t *testing.T) {
 	path := fixture(t, "vorbis.ogg")
 	dir := t.TempDir()
 	// Stream 0 is audio: there is no picture to decode.
-	if _, err := Cover(context.Background(), "ffmpeg", path, Picture{Index: 0, Width: 10, Height: 10}, dir, CoverSizes); err == nil {
+	if _, err := Cover(context.Background(), "ffmpeg", path, Picture{Index: 0, Width: 10, Height: 10}, dir, CoverSizes()); err == nil {
 		t.Fatal("Cover of an audio stream succeeded")
 	}
-	if _, err := Cover(context.Background(), "ffmpeg", path, Picture{Index: 1, Width: 10000, Height: 10000}, dir, CoverSizes); err == nil {
+	if _, err := Cover(context.Background(), "ffmpeg", path, Picture{Index: 1, Width: 10000, Height: 10000}, dir, CoverSizes()); err == nil {
 		t.Fatal("Cover of a 100 megapixel picture was attempted")
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
@@ -351,7 +351,7 @@ func TestSidecar(t *testing.T) {
 		t.Fatalf("ProbeImage = %+v, %v; want 1000x500", p, err)
 	}
 	out := t.TempDir()
-	files, err := Cover(context.Background(), "ffmpeg", side, p, out, CoverSizes)
+	files, err := Cover(context.Background(), "ffmpeg", side, p, out, CoverSizes())
 	if err != nil {
 		t.Fatal(err)
 	}

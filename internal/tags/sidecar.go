@@ -9,17 +9,20 @@ import (
 	"strings"
 )
 
-// SidecarNames are the picture files beside a music file that serve as its
-// album's cover when the file embeds none, most preferred first; matched
-// without regard to case ("Folder.JPG"). A watched folder must not import
-// them as media of their own.
-var SidecarNames = []string{"cover.jpg", "cover.jpeg", "cover.png", "folder.jpg", "folder.jpeg", "folder.png",
+// SidecarNames returns the names of the picture files beside a music file
+// that serve as its album's cover when the file embeds none, most preferred
+// first; they match without regard to case ("Folder.JPG"). A watched folder
+// must not import them as media of their own.
+func SidecarNames() []string { return slices.Clone(sidecarNames) }
+
+// sidecarNames is the list SidecarNames returns.
+var sidecarNames = []string{"cover.jpg", "cover.jpeg", "cover.png", "folder.jpg", "folder.jpeg", "folder.png",
 	"front.jpg", "front.jpeg", "front.png", "album.jpg", "album.png"}
 
 // IsSidecar reports whether name (a base name or path) is a cover sidecar
 // by its name, so a watcher can skip it.
 func IsSidecar(name string) bool {
-	return slices.Contains(SidecarNames, strings.ToLower(filepath.Base(name)))
+	return slices.Contains(sidecarNames, strings.ToLower(filepath.Base(name)))
 }
 
 // FindSidecar returns the path of the most preferred cover sidecar in dir,
@@ -29,12 +32,12 @@ func FindSidecar(dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("sidecar: %w", err)
 	}
-	best, rank := "", len(SidecarNames)
+	best, rank := "", len(sidecarNames)
 	for _, e := range entries {
 		if !e.Type().IsRegular() {
 			continue
 		}
-		if i := slices.Index(SidecarNames, strings.ToLower(e.Name())); i >= 0 && i < rank {
+		if i := slices.Index(sidecarNames, strings.ToLower(e.Name())); i >= 0 && i < rank {
 			best, rank = e.Name(), i
 		}
 	}

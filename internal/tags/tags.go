@@ -33,9 +33,12 @@ const (
 	MusicBrainzArtistID = "musicbrainz_artist_id"
 )
 
-// Keys lists every key FromProbe may return, in a stable order, so callers
-// (an API schema, a CLI printing tags) need not repeat the list.
-var Keys = []string{Title, Artist, Album, AlbumArtist, Track, TrackTotal, Disc, DiscTotal,
+// Keys returns every key FromProbe may return, in a stable order, so
+// callers (an API schema, a CLI printing tags) need not repeat the list.
+func Keys() []string { return slices.Clone(keys) }
+
+// keys is the list Keys returns; FromProbe fills keys in this order.
+var keys = []string{Title, Artist, Album, AlbumArtist, Track, TrackTotal, Disc, DiscTotal,
 	Date, Genre, Composer, MusicBrainzTrackID, MusicBrainzAlbumID, MusicBrainzArtistID}
 
 // MaxValueBytes bounds one cleaned value. A real title, artist or album name
@@ -102,7 +105,7 @@ func FromProbe(formatTags, streamTags map[string]string) map[string]string {
 		src[k] = v
 	}
 	out := make(map[string]string)
-	for _, key := range Keys {
+	for _, key := range keys {
 		for _, alias := range aliases[key] {
 			raw, ok := src[alias]
 			if !ok {
