@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -161,8 +162,8 @@ func Cover(ctx context.Context, ffmpeg, src string, pic Picture, dir string, siz
 	tmps := make([]string, len(sizes))
 	finals := make([]string, len(sizes))
 	for i, size := range sizes {
-		if size <= 0 {
-			return nil, fmt.Errorf("cover: size %d", size)
+		if size <= 0 || slices.Contains(sizes[:i], size) {
+			return nil, fmt.Errorf("cover: size %d is not positive or repeated", size)
 		}
 		finals[i] = filepath.Join(dir, CoverName(size))
 		tmps[i] = filepath.Join(dir, ".tmp-"+CoverName(size))

@@ -200,6 +200,9 @@ func TestCoverFailureLeavesNothing(t *testing.T) {
 	if _, err := Cover(context.Background(), "ffmpeg", path, Picture{Index: 1, Width: 10000, Height: 10000}, dir, CoverSizes()); err == nil {
 		t.Fatal("Cover of a 100 megapixel picture was attempted")
 	}
+	if _, err := Cover(context.Background(), "ffmpeg", fixture(t, "id3v23.mp3"), Picture{Index: 1, Width: 320, Height: 320}, dir, []int{300, 300}); err == nil {
+		t.Fatal("Cover with a repeated size succeeded")
+	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("a failed Cover left %d files", len(entries))
 	}
