@@ -218,7 +218,9 @@ type Track struct {
 // Album estimates the album loudness from its tracks' measurements without
 // decoding them again: integrated loudness is the duration-weighted energy
 // mean of the tracks' integrated loudness, 10·log10(Σ dᵢ·10^(Lᵢ/10) / Σ dᵢ),
-// true peak the highest, range the widest. It matches MeasureAlbum when the
+// and true peak the highest. Its range is only the widest track's, a lower
+// bound: level changes between tracks widen an album's LRA, which only
+// MeasureAlbum sees. Its integrated loudness matches MeasureAlbum when the
 // tracks are within about 10 LU of each other; a track much quieter than
 // the album (a hidden track, a spoken interlude) lowers the estimate, where
 // R128's album-wide relative gate would leave its blocks out. Silent tracks

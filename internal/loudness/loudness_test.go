@@ -94,6 +94,7 @@ func TestMeasureTones(t *testing.T) {
 				t.Errorf("Measure = %+v, want I %.2f LUFS, true peak %.2f dBTP, LRA under 1 LU", m, c.want, c.peak)
 			}
 			ref := loudnorm(t, path)
+			t.Logf("Measure %+v, gain %.2f dB; loudnorm %+v", m, m.GainDB(), ref)
 			if !near(m.IntegratedLUFS, ref.IntegratedLUFS, 0.5) || !near(m.TruePeakDBTP, ref.TruePeakDBTP, 0.5) || !near(m.RangeLU, ref.RangeLU, 0.5) {
 				t.Errorf("Measure = %+v, ffmpeg loudnorm measures %+v: over 0.5 apart", m, ref)
 			}
@@ -162,7 +163,9 @@ func TestAlbum(t *testing.T) {
 				}
 				tracks = append(tracks, Track{Measurement: m, Seconds: 10})
 			}
+			t.Logf("MeasureAlbum %+v", got)
 			est := Album(append(tracks, Track{Measurement: Measurement{IntegratedLUFS: SilenceLUFS}, Seconds: 60}))
+			t.Logf("Album estimate %+v", est)
 			if !near(est.IntegratedLUFS, c.estimate, 0.5) || est.TruePeakDBTP != max(tracks[0].TruePeakDBTP, tracks[1].TruePeakDBTP) {
 				t.Errorf("Album = %+v, want I %.2f and the highest track peak", est, c.estimate)
 			}
