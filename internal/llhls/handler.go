@@ -92,10 +92,11 @@ const (
 )
 
 // parseName reads a resource name: index.m3u8, initN.mp4, segM.m4s or
-// partM.I.m4s, with plain decimal numbers.
+// partM.I.m4s, with plain decimal numbers (no leading zeros, so each
+// resource has one name, which caches key on).
 func parseName(name string) resource {
 	digits := func(s string) (uint64, bool) {
-		if s == "" || len(s) > 18 || strings.TrimLeft(s, "0123456789") != "" {
+		if s == "" || len(s) > 18 || (len(s) > 1 && s[0] == '0') || strings.TrimLeft(s, "0123456789") != "" {
 			return 0, false
 		}
 		n, err := strconv.ParseUint(s, 10, 63)

@@ -180,6 +180,7 @@ type Muxer struct {
 	ended    bool
 	video    bool // the current (or last) session has video
 	siblings []Sibling
+	waiting  int // requests blocked in waitFor (for tests and metrics)
 
 	// Session state, used by the writer only.
 	active    bool
@@ -434,7 +435,6 @@ func (m *Muxer) place(s sample, dur int64) {
 		m.flushPart() // the part is full: publish it now, not a frame later
 	}
 }
-
 
 // openSegment starts the next media segment at main-track time t.
 func (m *Muxer) openSegment(t int64) {

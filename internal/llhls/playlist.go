@@ -177,17 +177,21 @@ func (m *Muxer) waitFor(done <-chan struct{}, timeout time.Duration, ready func(
 			defer timer.Stop()
 		}
 		ch := m.changed
+		m.waiting++
 		m.mu.Unlock()
 		select {
 		case <-ch:
-			m.mu.Lock()
 		case <-timer.C:
 			m.mu.Lock()
+			m.waiting--
 			return ready()
 		case <-done:
 			m.mu.Lock()
+			m.waiting--
 			return false
 		}
+		m.mu.Lock()
+		m.waiting--
 	}
 	return true
 }
