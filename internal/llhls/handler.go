@@ -245,14 +245,20 @@ func (m *Muxer) servePlaylist(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	msn := q.msn
-	if msn < 0 && len(m.segs) == 0 {
-		msn = int64(m.nextMSN) // nothing yet: wait for the first part
-		q.part = 0
+	msn, part := q.msn, q.part
+	if msn < 0 && m.lastComplete() < 0 {
+		// Nothing complete yet: players (hls.js) take a playlist without
+		// a whole segment for an empty one, so wait for the first.
+		msn, part = 0, -1
+		if len(m.segs) > 0 {
+			msn = int64(m.segs[0].msn)
+		} else {
+			msn = int64(m.nextMSN)
+		}
 	}
 	ok := true
 	if msn >= 0 {
-		ok = m.waitFor(r.Context().Done(), m.timeout(), func() bool { return m.has(msn, q.part) })
+		ok = m.waitFor(r.Context().Done(), m.timeout(), func() bool { return m.has(msn, part) })
 	}
 	if !ok {
 		m.mu.Unlock()
