@@ -475,3 +475,43 @@ func TestRenditionReports(t *testing.T) {
 		t.Errorf("b reports %v, a's last part is %s.%s", r, msn, part)
 	}
 }
+
+// TestStall checks a publisher stalling for 2 s mid-stream: no part grows
+// past PART-TARGET, segments still start independent, and the segment
+// holding the stall decodes.
+func TestStall(t *testing.T) {
+	c := loadClip(t, 4)
+	m := New(Config{PartSegments: 100, Window: 100})
+	m.Start(c.tracks(true, true))
+	ev := c.events(true, true)
+	half := len(ev) / 2
+	feed(t, m, ev[:half])
+	for _, e := range ev[half:] {
+		if e.video != nil {
+			m.WriteVideo(e.video.dts+2*time.Second, e.video.dts+2*time.Second, e.video.key, e.video.nalus)
+		} else {
+			m.WriteAudio(e.ts+2*time.Second, e.audio)
+		}
+	}
+	m.End()
+	p := parsePlaylist(t, string(m.Playlist()))
+	srv := serve(t, m)
+	_, _, init := get(t, srv, p.segs[0].mapURI)
+	dir := t.TempDir()
+	for _, s := range p.segs {
+		if !s.parts[0].indep {
+			t.Errorf("segment %d does not start independent", s.msn)
+		}
+		for _, pt := range s.parts {
+			if pt.dur > p.partTarget+1e-9 {
+				t.Errorf("part %s lasts %v", pt.uri, pt.dur)
+			}
+		}
+		_, _, seg := get(t, srv, s.uri)
+		file := filepath.Join(dir, s.uri+".mp4")
+		os.WriteFile(file, append(append([]byte(nil), init...), seg...), 0o644)
+		if got, want := probeFrames(t, file, "v"), int(math.Round(s.dur*clipFPS)); got != want {
+			t.Errorf("segment %d: %d frames, want %d", s.msn, got, want)
+		}
+	}
+}

@@ -348,6 +348,15 @@ func (m *Muxer) WriteVideo(dts, pts time.Duration, keyframe bool, nalus [][]byte
 			dur = 1 // a timestamp going backwards: keep order, lose nothing
 			s.t = p.t + 1
 		}
+		if partMax := ticks(m.cfg.PartTarget, videoTimescale); dur > partMax {
+			// A publisher stall: the frame before it keeps an ordinary
+			// duration and the timeline has a gap (players skip it), so
+			// no part outgrows PART-TARGET.
+			dur = partMax
+			if m.vLastDur > 0 && m.vLastDur < partMax {
+				dur = m.vLastDur
+			}
+		}
 		m.vLastDur = dur
 		m.place(*p, dur)
 	}
