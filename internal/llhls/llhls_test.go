@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,6 +55,21 @@ func firstSampleSync(t *testing.T, init, part []byte) bool {
 		t.Fatalf("part samples: %v (%d)", err, len(samples))
 	}
 	return mp4ff.IsSyncSampleFlags(samples[0].Flags)
+}
+
+// segmentFile writes init followed by seg to a file, as a player would
+// append them to its buffer, and returns its path.
+func segmentFile(t *testing.T, init, seg []byte) string {
+	t.Helper()
+	f, err := os.CreateTemp(t.TempDir(), "seg*.mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(append(append([]byte(nil), init...), seg...)); err != nil {
+		t.Fatal(err)
+	}
+	return f.Name()
 }
 
 // probeFrames decodes file with ffmpeg (no error allowed) and counts the
@@ -112,7 +126,6 @@ func TestSpecChecks(t *testing.T) {
 	}
 	_, _, init := get(t, srv, p.segs[0].mapURI)
 	var total float64
-	dir := t.TempDir()
 	for _, s := range p.segs {
 		if s.uri == "" || s.pdt == "" || s.mapURI == "" {
 			t.Fatalf("segment %d incomplete in an ended playlist: %+v", s.msn, s)
@@ -146,10 +159,7 @@ func TestSpecChecks(t *testing.T) {
 		if !bytes.Equal(seg, joined) {
 			t.Errorf("segment %d is not its parts joined", s.msn)
 		}
-		file := filepath.Join(dir, s.uri+".mp4")
-		if err := os.WriteFile(file, append(append([]byte(nil), init...), seg...), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		file := segmentFile(t, init, seg)
 		want := int(math.Round(s.dur * clipFPS))
 		if got := probeFrames(t, file, "v"); got != want {
 			t.Errorf("segment %d (%v s) decodes to %d video frames, want %d", s.msn, s.dur, got, want)
@@ -195,8 +205,7 @@ func TestAudioOnly(t *testing.T) {
 	if code != 200 || h.Get("Content-Type") != "audio/mp4" {
 		t.Fatalf("segment: %d %q", code, h.Get("Content-Type"))
 	}
-	file := filepath.Join(t.TempDir(), "a.mp4")
-	os.WriteFile(file, append(append([]byte(nil), init...), seg...), 0o644)
+	file := segmentFile(t, init, seg)
 	want := int(math.Round(p.segs[1].dur * clipRate / aacFrameSamples))
 	if got := probeFrames(t, file, "a"); got != want {
 		t.Errorf("audio segment decodes to %d frames, want %d", got, want)
@@ -435,8 +444,7 @@ func TestReconnect(t *testing.T) {
 	}
 	_, _, init := get(t, srv, after.mapURI)
 	_, _, seg := get(t, srv, after.uri)
-	file := filepath.Join(t.TempDir(), "after.mp4")
-	os.WriteFile(file, append(init, seg...), 0o644)
+	file := segmentFile(t, init, seg)
 	if got, want := probeFrames(t, file, "v"), int(math.Round(after.dur*clipFPS)); got != want {
 		t.Errorf("segment after the discontinuity: %d frames, want %d", got, want)
 	}
@@ -497,7 +505,6 @@ func TestStall(t *testing.T) {
 	p := parsePlaylist(t, string(m.Playlist()))
 	srv := serve(t, m)
 	_, _, init := get(t, srv, p.segs[0].mapURI)
-	dir := t.TempDir()
 	for _, s := range p.segs {
 		if !s.parts[0].indep {
 			t.Errorf("segment %d does not start independent", s.msn)
@@ -508,8 +515,7 @@ func TestStall(t *testing.T) {
 			}
 		}
 		_, _, seg := get(t, srv, s.uri)
-		file := filepath.Join(dir, s.uri+".mp4")
-		os.WriteFile(file, append(append([]byte(nil), init...), seg...), 0o644)
+		file := segmentFile(t, init, seg)
 		if got, want := probeFrames(t, file, "v"), int(math.Round(s.dur*clipFPS)); got != want {
 			t.Errorf("segment %d: %d frames, want %d", s.msn, got, want)
 		}
