@@ -521,3 +521,49 @@ func TestStall(t *testing.T) {
 		}
 	}
 }
+
+// TestWindow checks the sliding window: the playlist keeps Window complete
+// segments, its media sequence follows the first of them, and what slid out
+// is gone (404) while what is listed is served.
+func TestWindow(t *testing.T) {
+	c := loadClip(t, 10)
+	m := New(Config{Window: 3})
+	m.Start(c.tracks(true, true))
+	feed(t, m, c.events(true, true))
+	srv := serve(t, m)
+	_, _, body := get(t, srv, "index.m3u8")
+	p := parsePlaylist(t, string(body))
+	complete := 0
+	for _, s := range p.segs {
+		if s.uri != "" {
+			complete++
+		}
+	}
+	if complete != 3 || p.mediaSeq != p.segs[0].msn || p.mediaSeq < 5 {
+		t.Fatalf("window of 3 after 10 s: %d complete segments from %d:\n%s", complete, p.mediaSeq, body)
+	}
+	for _, name := range []string{segName(0), partName(0, 0), segName(p.mediaSeq - 1)} {
+		if code, _, _ := get(t, srv, name); code != 404 {
+			t.Errorf("%s slid out of the window but answers %d", name, code)
+		}
+	}
+	for _, s := range p.segs {
+		if s.uri == "" {
+			continue
+		}
+		if code, h, _ := get(t, srv, s.uri); code != 200 || h.Get("Cache-Control") != cacheImmutable {
+			t.Errorf("%s: %d %q", s.uri, code, h.Get("Cache-Control"))
+		}
+	}
+	if code, h, _ := get(t, srv, p.segs[0].mapURI); code != 200 || h.Get("Content-Type") != "video/mp4" {
+		t.Errorf("init: %d %q", code, h.Get("Content-Type"))
+	}
+	resp, err := srv.Client().Post(srv.URL+"/live/x/index.m3u8", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %d", resp.StatusCode)
+	}
+}
