@@ -54,7 +54,7 @@ func ffmpegOut(args ...string) func(tmp string) error {
 
 // loadClip generates (once, cached) and demuxes a clip of secs seconds:
 // raw Annex B H.264 with access unit delimiters, and ADTS AAC.
-func loadClip(t *testing.T, secs int) *clip {
+func loadClip(t testing.TB, secs int) *clip {
 	t.Helper()
 	key := fmt.Sprintf("llhls-v1-%ds", secs)
 	h264 := testmedia.Cached(t, "llhls", key, "video.h264", ffmpegOut(
