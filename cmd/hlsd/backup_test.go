@@ -213,3 +213,51 @@ func TestServeLadderSkipsTallerRungs(t *testing.T) {
 		t.Errorf("144p playlist (status %d):\n%s\nwant .ts segments", resp.StatusCode, body)
 	}
 }
+
+// TestBackupOnPostgres: with the catalog on Postgres, backup copies the
+// data dir's files and says what the operator's own dump must cover (with
+// the password masked); restore refuses a database-less backup unless told
+// where the database is.
+func TestBackupOnPostgres(t *testing.T) {
+	data := t.TempDir()
+	for name, body := range map[string]string{
+		"api-token":              "token\n",
+		"media/abc/master.m3u8":  "#EXTM3U\n",
+		"sources/abc/source.mp4": "not really\n",
+	} {
+		p := filepath.Join(data, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := "postgres://hlsd:s3cret@127.0.0.1:5432/hlsd"
+	dest := filepath.Join(t.TempDir(), "b")
+	code, stdout, stderr := runCLI(t, nil, "backup", "--data", data, "--db", db, dest)
+	if code != 0 || !strings.Contains(stdout, "pg_dump") || strings.Contains(stdout+stderr, "s3cret") {
+		t.Fatalf("backup: exit %d, stdout %q, stderr %q; want success naming pg_dump, password masked", code, stdout, stderr)
+	}
+	for _, name := range []string{"api-token", "media/abc/master.m3u8", "sources/abc/source.mp4"} {
+		if _, err := os.Stat(filepath.Join(dest, name)); err != nil {
+			t.Errorf("backup lacks %s: %v", name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dest, dbFile)); err == nil {
+		t.Errorf("backup has an %s though the catalog is on Postgres", dbFile)
+	}
+
+	code, _, stderr = runCLI(t, nil, "restore", "--data", filepath.Join(t.TempDir(), "r1"), dest)
+	if code != 1 || !strings.Contains(stderr, "Postgres") {
+		t.Errorf("restore without --db: exit %d, stderr %q; want a clear refusal naming Postgres", code, stderr)
+	}
+	target := filepath.Join(t.TempDir(), "r2")
+	code, stdout, stderr = runCLI(t, nil, "restore", "--data", target, "--db", db, dest)
+	if code != 0 || !strings.Contains(stdout, "Postgres dump") {
+		t.Fatalf("restore: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(target, "media/abc/master.m3u8")); err != nil || string(b) != "#EXTM3U\n" {
+		t.Errorf("restored playlist: %q, %v", b, err)
+	}
+}
