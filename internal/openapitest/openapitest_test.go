@@ -44,7 +44,7 @@ func TestDocument(t *testing.T) {
 // TestTransportCatchesDrift serves answers that drift from the document
 // and checks that Transport refuses each one, and lets right ones through.
 func TestTransportCatchesDrift(t *testing.T) {
-	media := `{"id":"abcdefghijkl","title":"t","kind":null,"status":"queued","progress":0,"error":null,` +
+	media := `{"id":"abcdefghijkl","title":"t","kind":null,"status":"queued","progress":0,"error":null,"error_code":null,` +
 		`"duration":null,"renditions":[],"playback_url":"/hls/abcdefghijkl/master.m3u8","poster_url":null,` +
 		`"created_at":"2026-11-24T15:49:18.910396Z","updated_at":"2026-11-24T15:49:18.910396Z","visibility":"public","encrypted":false}`
 	tests := []struct {
