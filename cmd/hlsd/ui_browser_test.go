@@ -392,8 +392,12 @@ func TestWebUI(t *testing.T) {
 				return false, fmt.Errorf("player error after switching: %s", s.Fatal)
 			}
 			if s.Ended || s.Paused {
-				// Played to the end before the switch showed: play again.
-				if err := chromedp.Run(p.ctx, chromedp.Evaluate(`(() => { const m = window.hlsdPlayer.media; m.currentTime = 0; m.play(); })()`, nil)); err != nil {
+				// Played to the end before the switch showed: play again
+				// from the start, at the chosen level (seeking back to
+				// frames buffered before the switch may otherwise keep
+				// hls.js on the level it had buffered them at).
+				replay := fmt.Sprintf(`(() => { const p = window.hlsdPlayer; if (p.hls) p.hls.currentLevel = %s; const m = p.media; m.currentTime = 0; m.play(); })()`, value)
+				if err := chromedp.Run(p.ctx, chromedp.Evaluate(replay, nil)); err != nil {
 					return false, err
 				}
 			}
