@@ -624,7 +624,8 @@ func TestWebUI(t *testing.T) {
 		p.t = t
 		m := media["video"]
 		p.console.Reset()
-		p.run("open the watch page", chromedp.Navigate(srv.base+"/watch/"+m.ID), chromedp.WaitVisible("#delete", chromedp.ByID))
+		// #delete is enabled once the page's script has wired it.
+		p.run("open the watch page", chromedp.Navigate(srv.base+"/watch/"+m.ID), chromedp.WaitVisible("#delete", chromedp.ByID), chromedp.WaitEnabled("#delete", chromedp.ByID))
 		p.run("delete with confirmation",
 			chromedp.Click("#delete", chromedp.ByID),
 			chromedp.WaitVisible("#confirm-delete", chromedp.ByID),

@@ -165,13 +165,17 @@ visibility.addEventListener('change', async () => {
 });
 
 // Delete with confirmation.
+// The button is disabled in the page until this script has loaded, so an
+// early click on a slow connection is never silently lost.
 const dialog = document.getElementById('confirm-delete');
 const deleteError = document.getElementById('delete-error');
-document.getElementById('delete').addEventListener('click', () => {
+const deleteButton = document.getElementById('delete');
+deleteButton.addEventListener('click', () => {
   deleteError.hidden = true;
   document.getElementById('confirm-h').textContent = media ? `Delete “${media.title}”?` : 'Delete this media?';
   dialog.showModal();
 });
+deleteButton.disabled = false;
 document.getElementById('confirm-delete-button').addEventListener('click', async (e) => {
   e.preventDefault(); // keep the dialog open until the server answered
   const button = e.currentTarget;
