@@ -318,3 +318,28 @@ func DecodeRungs(id string, b []byte) ([]int, error) {
 	}
 	return r, nil
 }
+
+// ScanRows is Rows that can also scan a row's columns.
+type ScanRows interface {
+	Rows
+	Scan(dest ...any) error
+}
+
+// JobCounts reads rows of (queue, state, count), River's jobs grouped by
+// queue and state, into a map keyed by [queue, state]; the caller closes
+// rows. Both backends run the same GROUP BY in their own dialect.
+func JobCounts[R ScanRows](rows R) (map[[2]string]int, error) {
+	n := map[[2]string]int{}
+	for rows.Next() {
+		var q, s string
+		var c int
+		if err := rows.Scan(&q, &s, &c); err != nil {
+			return nil, fmt.Errorf("count jobs: %w", err)
+		}
+		n[[2]string{q, s}] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	return n, nil
+}

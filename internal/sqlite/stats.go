@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"fmt"
+
+	"github.com/hlsd/hlsd/internal/catalogsql"
 )
 
 // JobCounts counts River's jobs by queue and state ([queue, state] → n),
@@ -13,19 +15,7 @@ func (d *DB) JobCounts(ctx context.Context) (map[[2]string]int, error) {
 		return nil, fmt.Errorf("count jobs: %w", err)
 	}
 	defer rows.Close()
-	n := map[[2]string]int{}
-	for rows.Next() {
-		var q, s string
-		var c int
-		if err := rows.Scan(&q, &s, &c); err != nil {
-			return nil, fmt.Errorf("count jobs: %w", err)
-		}
-		n[[2]string{q, s}] = c
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("count jobs: %w", err)
-	}
-	return n, nil
+	return catalogsql.JobCounts(rows)
 }
 
 // StoredBytes sums the sources' sizes and the presentations' segment bytes
